@@ -1,0 +1,45 @@
+"""emmi-async: the async-first Python SDK for the EMMI climate analytics API."""
+
+from emmi_async._exceptions import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ClientClosedError,
+    ConflictError,
+    EmmiError,
+    EntityValidationError,
+    EventLoopMismatchError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    Problem,
+    RateLimitError,
+    ResponseMismatchError,
+    ServerError,
+    ValidationError,
+)
+from emmi_async._version import __version__
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ClientClosedError",
+    "ConflictError",
+    "EmmiError",
+    "EntityValidationError",
+    "EventLoopMismatchError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "Problem",
+    "RateLimitError",
+    "ResponseMismatchError",
+    "ServerError",
+    "ValidationError",
+    "__version__",
+]

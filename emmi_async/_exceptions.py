@@ -1,0 +1,226 @@
+"""The exception hierarchy of emmi-async.
+
+Everything the SDK raises about the API is an :class:`EmmiError`. Problems with the
+caller's own input are found before anything is sent and raised as ``ValueError`` or
+``TypeError`` subclasses (:class:`EntityValidationError` for entity data). No exception
+message, ``repr`` or attribute ever holds an API key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ClientClosedError",
+    "ConflictError",
+    "EmmiError",
+    "EntityValidationError",
+    "EventLoopMismatchError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "Problem",
+    "RateLimitError",
+    "ResponseMismatchError",
+    "ServerError",
+    "ValidationError",
+]
+
+
+class EmmiError(Exception):
+    """Base class of every error the SDK raises about talking to the API."""
+
+
+class ClientClosedError(EmmiError, RuntimeError):
+    """The client was used after ``aclose()``/``close()``."""
+
+
+class EventLoopMismatchError(EmmiError, RuntimeError):
+    """The client was used from an event loop other than the one it first ran in."""
+
+
+class ResponseMismatchError(EmmiError):
+    """The response does not hold exactly one result per entity sent."""
+
+
+class APIConnectionError(EmmiError):
+    """No usable response: the connection failed, dropped, or the body was cut short."""
+
+    def __init__(self, message: str = "Connection error.", *, request: httpx.Request | None = None):
+        super().__init__(message)
+        self.request = request
+
+
+class APITimeoutError(APIConnectionError):
+    """The request timed out (connect, read, write or pool)."""
+
+    def __init__(self, message: str = "Request timed out.", *, request: httpx.Request | None = None):
+        super().__init__(message, request=request)
+
+
+class APIStatusError(EmmiError):
+    """The API answered with a 4xx or 5xx status.
+
+    ``body`` is the parsed ``{"error": {...}}`` object when the response had one (any
+    JSON otherwise, or ``None``); ``type``, ``code``, ``details`` come from it when present.
+    """
+
+    status_code: int
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response,
+        body: Any = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.response = response
+        self.status_code = response.status_code
+        self.body = body
+        self.request_id = request_id
+        error = body.get("error") if isinstance(body, Mapping) else None
+        error = error if isinstance(error, Mapping) else {}
+        self.error: Mapping[str, Any] = error
+        self.type: str | None = _str_or_none(error.get("type"))
+        self.code: str | None = _str_or_none(error.get("code"))
+        details = error.get("details")
+        self.details: Sequence[Any] = details if isinstance(details, list) else []
+
+    def __reduce__(self) -> Any:
+        # Keep the class and its attributes across process/thread boundaries.
+        return (_rebuild_status_error, (type(self), self.args, self.__dict__))
+
+
+def _rebuild_status_error(
+    cls: type[APIStatusError], args: tuple[Any, ...], state: dict[str, Any]
+) -> APIStatusError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+class BadRequestError(APIStatusError):
+    status_code = 400
+
+
+class AuthenticationError(APIStatusError):
+    status_code = 401
+
+
+class PermissionDeniedError(APIStatusError):
+    status_code = 403
+
+
+class NotFoundError(APIStatusError):
+    status_code = 404
+
+
+class ConflictError(APIStatusError):
+    status_code = 409
+
+
+class PayloadTooLargeError(APIStatusError):
+    status_code = 413
+
+
+class ValidationError(APIStatusError):
+    """422: the server refused some entities; ``details`` names each by index and field."""
+
+    status_code = 422
+
+
+class RateLimitError(APIStatusError):
+    """429. ``retry_after`` is the wait the server asked for, in seconds, when it said."""
+
+    status_code = 429
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response,
+        body: Any = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, response=response, body=body, request_id=request_id)
+        self.retry_after = retry_after
+
+
+class ServerError(APIStatusError):
+    """5xx."""
+
+
+STATUS_ERRORS: Mapping[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    413: PayloadTooLargeError,
+    422: ValidationError,
+    429: RateLimitError,
+}
+
+
+def status_error_class(status_code: int) -> type[APIStatusError]:
+    """The most specific error class for ``status_code``."""
+    if status_code >= 500:
+        return ServerError
+    return STATUS_ERRORS.get(status_code, APIStatusError)
+
+
+@attrs.frozen(kw_only=True)
+class Problem:
+    """One thing wrong with the caller's input, found before sending."""
+
+    index: int | None
+    """Position of the entity in the input (``None`` for a problem with the whole call)."""
+    identifier: str | None
+    """The entity's ``entity_info.identifier`` when it has one."""
+    field: str
+    """Path of the field inside the entity, e.g. ``data[0].financials.currency``."""
+    message: str
+
+    def __str__(self) -> str:
+        where = []
+        if self.index is not None:
+            where.append(f"entity {self.index}")
+        if self.identifier is not None:
+            where.append(f"({self.identifier!r})")
+        prefix = " ".join(where)
+        location = f"{prefix}: {self.field}" if prefix else self.field
+        return f"{location}: {self.message}"
+
+
+class EntityValidationError(ValueError):
+    """The input failed validation before anything was sent; ``problems`` lists every issue."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        count = len(self.problems)
+        lines = "\n".join(f"  - {problem}" for problem in self.problems[:50])
+        more = f"\n  ... and {count - 50} more" if count > 50 else ""
+        noun = "problem" if count == 1 else "problems"
+        super().__init__(f"{count} {noun} in the input, nothing was sent:\n{lines}{more}")
+
+    def __reduce__(self) -> Any:
+        return (type(self), (self.problems,))
