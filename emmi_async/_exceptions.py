@@ -41,6 +41,9 @@ __all__ = [
 class EmmiError(Exception):
     """Base class of every error the SDK raises about talking to the API."""
 
+    attempts: int | None = None
+    """How many requests were sent before this error was raised, when requests were sent."""
+
 
 class ClientClosedError(EmmiError, RuntimeError):
     """The client was used after ``aclose()``/``close()``."""
@@ -65,7 +68,9 @@ class APIConnectionError(EmmiError):
 class APITimeoutError(APIConnectionError):
     """The request timed out (connect, read, write or pool)."""
 
-    def __init__(self, message: str = "Request timed out.", *, request: httpx.Request | None = None):
+    def __init__(
+        self, message: str = "Request timed out.", *, request: httpx.Request | None = None
+    ):
         super().__init__(message, request=request)
 
 

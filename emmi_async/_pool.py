@@ -1,0 +1,159 @@
+"""The connection pool a client and all its views share.
+
+The pool is built lazily, inside the event loop that first uses it, on the fastest
+transport that loop supports: aiohttp (through ``httpx-aiohttp``) under asyncio, httpx's
+own pool under trio or with HTTP/2 (benchmarks/README.md has the figures). From then
+on it belongs to that loop: use from another loop raises
+:class:`~emmi_async.EventLoopMismatchError`. After ``os.fork()`` the child builds a
+fresh pool and never touches the parent's sockets.
+
+It also owns the concurrency gate: at most ``max_connections`` requests are inside
+httpx at once, so requests wait in our gate (cheap, fair) and never in the transport's
+pool, whose timeout then cannot fire.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import anyio
+import httpx
+import sniffio
+
+from emmi_async._exceptions import ClientClosedError, EventLoopMismatchError
+
+__all__ = ["Pool"]
+
+# Bumped in every child after fork; a pool built under another generation is the parent's.
+_fork_generation = 0
+# Pools inherited from the parent are kept alive here so that their finalizers never run
+# in the child (closing a TLS socket writes to it, which would corrupt the parent's stream).
+_inherited_after_fork: list[Any] = []
+
+
+def _after_fork_in_child() -> None:
+    global _fork_generation
+    _fork_generation += 1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _current_loop() -> tuple[str, object]:
+    """The running async library and an object that identifies the running loop."""
+    try:
+        library = sniffio.current_async_library()
+    except sniffio.AsyncLibraryNotFoundError:
+        raise RuntimeError(
+            "AsyncEmmi must be used from async code (asyncio or trio); "
+            "from synchronous code use emmi_async.Emmi"
+        ) from None
+    if library == "trio":
+        import trio
+
+        return library, trio.lowlevel.current_trio_token()
+    import asyncio
+
+    return library, asyncio.get_running_loop()
+
+
+class Pool:
+    """One lazily built ``httpx.AsyncClient`` bound to one event loop, plus its gate."""
+
+    def __init__(
+        self,
+        *,
+        limits: httpx.Limits,
+        http2: bool,
+        transport: httpx.AsyncBaseTransport | None,
+        http_client: httpx.AsyncClient | None,
+    ) -> None:
+        self.max_connections = limits.max_connections or 100
+        self._limits = limits
+        self._http2 = http2
+        self._transport = transport
+        self._user_client = http_client
+        self._client: httpx.AsyncClient | None = None
+        self._gate: anyio.CapacityLimiter | None = None
+        self._loop: object | None = None
+        self._generation = _fork_generation
+        self._closed = False
+        self.backend: str | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def acquire(self) -> tuple[httpx.AsyncClient, anyio.CapacityLimiter]:
+        """The httpx client and gate for the running loop, built on first use."""
+        if self._closed:
+            raise ClientClosedError(
+                "this AsyncEmmi client is closed; create a new one "
+                "(`async with AsyncEmmi(...) as client:` closes it for you at the end)"
+            )
+        if self._generation != _fork_generation:
+            self._forget_parent_pool()
+        client, gate = self._client, self._gate
+        if client is not None and gate is not None:
+            if _current_loop()[1] is not self._loop:
+                raise EventLoopMismatchError(
+                    "this AsyncEmmi client was first used in another event loop, and its "
+                    "connection pool belongs to that loop. Create the client inside the loop "
+                    "that uses it (one client per asyncio.run()/trio.run()), or use "
+                    "emmi_async.Emmi from synchronous or multi-loop code."
+                )
+            return client, gate
+        return self._build()
+
+    def _build(self) -> tuple[httpx.AsyncClient, anyio.CapacityLimiter]:
+        library, loop = _current_loop()
+        if self._user_client is not None:
+            client = self._user_client
+        else:
+            client = httpx.AsyncClient(
+                transport=self._transport or self._default_transport(library),
+                limits=self._limits,
+                http2=self._http2,
+                timeout=None,  # every request carries its own timeout
+                follow_redirects=False,
+                trust_env=True,
+            )
+        self._client, self._gate = client, anyio.CapacityLimiter(self.max_connections)
+        self._loop, self.backend = loop, library
+        return client, self._gate
+
+    def _default_transport(self, library: str) -> httpx.AsyncBaseTransport | None:
+        if library != "asyncio" or self._http2:
+            return None  # httpx's own pool: works on trio, and speaks HTTP/2
+        from httpx_aiohttp import AiohttpTransport
+
+        transport: httpx.AsyncBaseTransport = AiohttpTransport(limits=self._limits)
+        return transport
+
+    def _forget_parent_pool(self) -> None:
+        if self._client is not None and self._user_client is None:
+            _inherited_after_fork.append(self._client)
+        if self._user_client is None:
+            self._client = None
+        self._gate, self._loop = None, None
+        self._generation = _fork_generation
+
+    async def aclose(self) -> None:
+        """Close the pool (idempotent); a caller's own ``http_client`` is left open."""
+        if self._closed:
+            return
+        self._closed = True
+        client, self._client = self._client, None
+        if (
+            client is not None
+            and self._user_client is None
+            and self._generation == _fork_generation
+        ):
+            await client.aclose()
+
+
+def python_version() -> str:
+    return "{}.{}.{}".format(*sys.version_info[:3])

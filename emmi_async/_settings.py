@@ -1,0 +1,66 @@
+"""Resolving client settings: explicit arguments first, then ``EMMI_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import httpx
+
+from emmi_async.auth import EmmiAuth, auth_from_key
+
+__all__ = ["DEFAULT_BASE_URL", "resolve_auth", "resolve_base_url"]
+
+DEFAULT_BASE_URL = "https://app.emmi.io/api/v1"
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+def resolve_auth(
+    auth: EmmiAuth | None,
+    api_key: str | None,
+    customer_id: str | uuid.UUID | None,
+    end_user_id: str | None,
+) -> EmmiAuth | None:
+    """The strategy to use: ``auth`` as given, else one built from the key's format.
+
+    Returns ``None`` when no key is configured at all (only keyless endpoints work then).
+    """
+    if auth is not None:
+        if api_key is not None or customer_id is not None or end_user_id is not None:
+            raise ValueError(
+                "pass either auth= or api_key=/customer_id=/end_user_id=, not both "
+                "(use client.for_customer() / client.for_end_user() to re-target)"
+            )
+        if not isinstance(auth, EmmiAuth):
+            raise TypeError(
+                "auth must be AccountCustomerAuth, SingleTenantAuth or MultiTenantAuth, "
+                f"not {type(auth).__name__}"
+            )
+        return auth
+    api_key = api_key if api_key is not None else _env("EMMI_API_KEY")
+    if api_key is None:
+        return None
+    if customer_id is None:
+        customer_id = _env("EMMI_CUSTOMER_ID")
+    if end_user_id is None:
+        end_user_id = _env("EMMI_END_USER_ID")
+    return auth_from_key(api_key, customer_id=customer_id, end_user_id=end_user_id)
+
+
+def resolve_base_url(base_url: str | httpx.URL | None) -> httpx.URL:
+    """The API root (``.../api/v1``) as an absolute http(s) URL without a trailing slash."""
+    if base_url is None:
+        base_url = _env("EMMI_BASE_URL") or DEFAULT_BASE_URL
+    try:
+        url = httpx.URL(str(base_url))
+    except httpx.InvalidURL as exc:
+        raise ValueError(f"base_url is not a valid URL: {exc}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(f"base_url must be an absolute http(s) URL, got {str(base_url)!r}")
+    if url.query or url.fragment:
+        raise ValueError("base_url must not carry a query or fragment")
+    return url.copy_with(raw_path=url.raw_path.rstrip(b"/") or b"")
