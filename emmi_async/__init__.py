@@ -1,5 +1,7 @@
 """emmi-async: the async-first Python SDK for the EMMI climate analytics API."""
 
+from emmi_async import models
+from emmi_async._client import AsyncEmmi
 from emmi_async._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -20,10 +22,43 @@ from emmi_async._exceptions import (
     ServerError,
     ValidationError,
 )
+from emmi_async._response import APIResponse, RateLimitInfo
 from emmi_async._version import __version__
+from emmi_async.auth import (
+    AccountCustomerAuth,
+    MissingAttributionError,
+    MultiTenantAuth,
+    SingleTenantAuth,
+    auth_from_key,
+)
+from emmi_async.batch import (
+    BatchAbortedError,
+    BatchDeadlineError,
+    BatchEvent,
+    BatchReport,
+    BatchRunner,
+    BatchStats,
+    Outcome,
+)
 
 __all__ = [
     "APIConnectionError",
+    "APIResponse",
+    "AccountCustomerAuth",
+    "AsyncEmmi",
+    "BatchAbortedError",
+    "BatchDeadlineError",
+    "BatchEvent",
+    "BatchReport",
+    "BatchRunner",
+    "BatchStats",
+    "MissingAttributionError",
+    "MultiTenantAuth",
+    "Outcome",
+    "RateLimitInfo",
+    "SingleTenantAuth",
+    "auth_from_key",
+    "models",
     "APIStatusError",
     "APITimeoutError",
     "AuthenticationError",

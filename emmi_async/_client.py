@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, overload
+
 from emmi_async._base_client import BaseClient
+from emmi_async.batch import BatchEvent, BatchRunner
+from emmi_async.models import HazardRisk
+from emmi_async.resources import (
+    ClimateRisk,
+    Customers,
+    Emissions,
+    Hazards,
+    Rankings,
+    Service,
+    TemperatureAlignment,
+    UsageResource,
+)
 
 __all__ = ["AsyncEmmi"]
+
+ResultT = TypeVar("ResultT")
 
 
 class AsyncEmmi(BaseClient):
@@ -12,5 +30,120 @@ class AsyncEmmi(BaseClient):
 
     Use it as an async context manager (or call :meth:`aclose`). Unset settings come
     from ``EMMI_API_KEY``, ``EMMI_CUSTOMER_ID``, ``EMMI_END_USER_ID``, ``EMMI_BASE_URL``
-    and ``EMMI_LOG``.
+    and ``EMMI_LOG``. :meth:`for_customer`, :meth:`for_end_user` and :meth:`with_options`
+    return views that share the pool.
     """
+
+    @property
+    def emissions(self) -> Emissions:
+        """Emission estimates and projections."""
+        return Emissions(self)
+
+    @property
+    def climate_risk(self) -> ClimateRisk:
+        """Climate risk, per scenario, of reported or projected emissions."""
+        return ClimateRisk(self)
+
+    @property
+    def temperature_alignment(self) -> TemperatureAlignment:
+        """Implied temperature alignment."""
+        return TemperatureAlignment(self)
+
+    @property
+    def rankings(self) -> Rankings:
+        """Company rankings by emissions intensity."""
+        return Rankings(self)
+
+    @property
+    def hazards(self) -> Hazards:
+        """Physical hazards by location."""
+        return Hazards(self)
+
+    @property
+    def customers(self) -> Customers:
+        """Customers of an account key."""
+        return Customers(self)
+
+    @property
+    def usage(self) -> UsageResource:
+        """Usage monitoring."""
+        return UsageResource(self)
+
+    @property
+    def service(self) -> Service:
+        """Service information and health."""
+        return Service(self)
+
+    @overload
+    def batch(
+        self,
+        operation: Callable[..., Awaitable[list[ResultT]]],
+        *,
+        chunk_size: int | None = None,
+        max_concurrency: int | None = None,
+        min_concurrency: int = 1,
+        adaptive: bool = True,
+        max_attempts: int = 6,
+        retry_budget: float = 0.2,
+        max_retry_after: float = 600.0,
+        deadline: float | None = None,
+        journal: str | os.PathLike[str] | None = None,
+        attribute: Callable[[Any], Any] | str | None = None,
+        on_progress: Callable[[BatchEvent], object] | None = None,
+    ) -> BatchRunner[ResultT]: ...
+
+    @overload
+    def batch(
+        self,
+        operation: Callable[..., Awaitable[HazardRisk]],
+        *,
+        chunk_size: int | None = None,
+        max_concurrency: int | None = None,
+        min_concurrency: int = 1,
+        adaptive: bool = True,
+        max_attempts: int = 6,
+        retry_budget: float = 0.2,
+        max_retry_after: float = 600.0,
+        deadline: float | None = None,
+        journal: str | os.PathLike[str] | None = None,
+        attribute: Callable[[Any], Any] | str | None = None,
+        on_progress: Callable[[BatchEvent], object] | None = None,
+    ) -> BatchRunner[HazardRisk]: ...
+
+    def batch(
+        self,
+        operation: Callable[..., Awaitable[Any]],
+        *,
+        chunk_size: int | None = None,
+        max_concurrency: int | None = None,
+        min_concurrency: int = 1,
+        adaptive: bool = True,
+        max_attempts: int = 6,
+        retry_budget: float = 0.2,
+        max_retry_after: float = 600.0,
+        deadline: float | None = None,
+        journal: str | os.PathLike[str] | None = None,
+        attribute: Callable[[Any], Any] | str | None = None,
+        on_progress: Callable[[BatchEvent], object] | None = None,
+    ) -> BatchRunner[Any]:
+        """A :class:`~emmi_async.BatchRunner` of ``operation`` over this client's pool.
+
+        ``operation`` is an analysis method (``client.emissions.estimate``...) or
+        ``client.hazards.get``. Chunks default to the API's maximum (100 entities),
+        concurrency to the pool's size; see :class:`~emmi_async.BatchRunner`.
+        """
+        return BatchRunner(
+            self,
+            operation,
+            chunk_size=chunk_size,
+            max_concurrency=max_concurrency,
+            min_concurrency=min_concurrency,
+            adaptive=adaptive,
+            max_attempts=max_attempts,
+            retry_budget=retry_budget,
+            max_retry_after=max_retry_after,
+            deadline=deadline,
+            journal=journal,
+            attribute=attribute,
+            on_progress=on_progress,
+        )

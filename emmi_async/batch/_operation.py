@@ -1,0 +1,177 @@
+"""Adapters that let one runner drive any endpoint: analysis POSTs and hazard look-ups.
+
+An adapter prepares one input item (coerce + validate, raising for a bad one), encodes a
+chunk, sends it once (``max_retries=0``: the runner owns retries), and converts a result
+to and from JSON for the journal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+import orjson
+
+from emmi_async._base_client import BaseClient
+from emmi_async._exceptions import EntityValidationError, ResponseMismatchError
+from emmi_async._response import APIResponse
+from emmi_async.models import AnalysisSpec, HazardRisk, structure, to_json
+from emmi_async.resources import Hazards, Resource, spec_of
+from emmi_async.resources.hazards import check_coordinates
+
+__all__ = ["Operation", "operation_for"]
+
+
+class Operation(Protocol):
+    """What the runner needs of an endpoint."""
+
+    name: str
+    max_chunk: int
+
+    def prepare(self, item: Any, index: int) -> Any:
+        """The item ready to send; raises ``ValueError``/``TypeError`` if it is bad."""
+
+    def identifier(self, item: Any) -> str | None:
+        """The item's identifier, read leniently (also from a bad item)."""
+
+    def encode(self, prepared: Sequence[Any]) -> bytes | None:
+        """The request body for a chunk (``None`` for a GET)."""
+
+    async def send(
+        self, client: BaseClient, prepared: Sequence[Any], body: bytes | None
+    ) -> tuple[list[Any], APIResponse]:
+        """One request for the chunk: exactly one result per item, in order."""
+
+    def fingerprint(self, prepared: Any) -> str:
+        """A short digest of what is sent for an item (for the journal's same-input check)."""
+
+    def result_to_json(self, result: Any) -> Any: ...
+
+    def result_from_json(self, data: Any) -> Any: ...
+
+
+def _digest(payload: bytes) -> str:
+    return hashlib.blake2b(payload, digest_size=8).hexdigest()
+
+
+def _field(obj: Any, name: str) -> Any:
+    return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
+
+
+def _identifier_of(item: Any) -> str | None:
+    value = _field(_field(item, "entity_info"), "identifier")
+    return value if isinstance(value, str) else None
+
+
+class AnalysisOperation:
+    """An analysis POST described by an :class:`~emmi_async.models.AnalysisSpec`."""
+
+    def __init__(self, spec: AnalysisSpec[Any, Any]) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.max_chunk = spec.max_entities
+
+    def prepare(self, item: Any, index: int) -> Any:
+        entity = self.spec.coerce(item, index)
+        problems = self.spec.problems(entity, index)
+        if problems:
+            raise EntityValidationError(problems)
+        return entity
+
+    def identifier(self, item: Any) -> str | None:
+        return _identifier_of(item)
+
+    def encode(self, prepared: Sequence[Any]) -> bytes | None:
+        return self.spec.encode(prepared)
+
+    async def send(
+        self, client: BaseClient, prepared: Sequence[Any], body: bytes | None
+    ) -> tuple[list[Any], APIResponse]:
+        response = await client.request(
+            "POST", self.name, scope="data", content=body, max_retries=0
+        )
+        results = self.spec.decode(response.data)
+        if len(results) != len(prepared):
+            raise ResponseMismatchError(
+                f"{self.name}: sent {len(prepared)} entities, the response holds "
+                f"{len(results)} results (request id {response.request_id})"
+            )
+        return results, response
+
+    def fingerprint(self, prepared: Any) -> str:
+        return _digest(self.spec.encode([prepared]))
+
+    def result_to_json(self, result: Any) -> Any:
+        return to_json(result)
+
+    def result_from_json(self, data: Any) -> Any:
+        return structure(data, self.spec.result_type)
+
+
+class HazardOperation:
+    """``GET /hazard-risk`` per location; items are ``{"latitude", "longitude"}`` or pairs."""
+
+    name = "hazard-risk"
+    max_chunk = 1
+
+    def prepare(self, item: Any, index: int) -> Any:
+        if isinstance(item, Mapping):
+            missing = [key for key in ("latitude", "longitude") if key not in item]
+            if missing:
+                raise ValueError(f"location {index}: missing {', '.join(missing)}")
+            return check_coordinates(item["latitude"], item["longitude"])
+        if isinstance(item, Sequence) and not isinstance(item, (str, bytes)) and len(item) == 2:
+            return check_coordinates(item[0], item[1])
+        raise TypeError(
+            f"location {index}: expected {{'latitude', 'longitude'}} or a (lat, lon) pair, "
+            f"not {type(item).__name__}"
+        )
+
+    def identifier(self, item: Any) -> str | None:
+        value = item.get("identifier") if isinstance(item, Mapping) else None
+        return value if isinstance(value, str) else None
+
+    def encode(self, prepared: Sequence[Any]) -> bytes | None:
+        return None
+
+    async def send(
+        self, client: BaseClient, prepared: Sequence[Any], body: bytes | None
+    ) -> tuple[list[Any], APIResponse]:
+        ((latitude, longitude),) = prepared
+        response = await client.request(
+            "GET",
+            self.name,
+            scope="data",
+            params={"latitude": repr(latitude), "longitude": repr(longitude)},
+            max_retries=0,
+        )
+        return [structure(response.data, HazardRisk)], response
+
+    def fingerprint(self, prepared: Any) -> str:
+        return _digest(orjson.dumps(list(prepared)))
+
+    def result_to_json(self, result: Any) -> Any:
+        return to_json(result)
+
+    def result_from_json(self, data: Any) -> Any:
+        return structure(data, HazardRisk)
+
+
+def operation_for(operation: object, client: BaseClient) -> tuple[Operation, BaseClient]:
+    """The adapter for a bound resource method, and the client (view) it belongs to."""
+    owner = getattr(operation, "__self__", None)
+    if isinstance(owner, Resource):
+        bound_client = owner._client
+        if bound_client._pool is not client._pool:
+            raise ValueError("the operation belongs to another client than the runner's")
+        client = bound_client
+    spec = spec_of(operation)
+    if spec is not None:
+        return AnalysisOperation(spec), client
+    if isinstance(owner, Hazards) and getattr(operation, "__name__", "") == "get":
+        return HazardOperation(), client
+    raise TypeError(
+        "batch() takes an analysis method such as client.emissions.estimate, "
+        f"or client.hazards.get; got {operation!r}"
+    )

@@ -1,0 +1,47 @@
+"""``client.usage``: requests and entities used, attributed by the auth model in use."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from emmi_async.models import Usage, structure
+from emmi_async.resources._base import Resource
+
+__all__ = ["UsageResource"]
+
+
+def _as_date(name: str, value: object) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError(f"{name} must be a date or 'YYYY-MM-DD', got {value!r}")
+
+
+class UsageResource(Resource):
+    """Usage monitoring."""
+
+    __slots__ = ()
+
+    async def get(
+        self,
+        *,
+        start: dt.date | str,
+        end: dt.date | str,
+        customer_id: str | uuid.UUID | None = None,
+    ) -> Usage:
+        """``GET /usage``: usage between ``start`` and ``end`` (inclusive dates)."""
+        first, last = _as_date("start", start), _as_date("end", end)
+        if last < first:
+            raise ValueError(f"end ({last}) is before start ({first})")
+        params = {"start": first.isoformat(), "end": last.isoformat()}
+        if customer_id is not None:
+            params["customer_id"] = str(uuid.UUID(str(customer_id)))
+        response = await self._client.request("GET", "usage", scope="account", params=params)
+        return structure(response.data, Usage)

@@ -1,0 +1,47 @@
+"""Sessions: tests, lint, typecheck (the default set, run by CI), generate, bench."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = True
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The test suite on asyncio and trio (every async test is parametrised over both)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check over everything we ship or run."""
+    session.install("ruff>=0.6")
+    paths = ["emmi_async", "tests", "benchmarks", "scripts", "noxfile.py"]
+    session.run("ruff", "check", *paths)
+    session.run("ruff", "format", "--check", *paths)
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the package, and on the typing checks of the sync facade."""
+    session.install("-e", ".[typecheck]")
+    session.run("mypy", "--strict", "emmi_async")
+
+
+@nox.session
+def generate(session: nox.Session) -> None:
+    """Regenerate the blocking facade emmi_async/sync.py from the async classes."""
+    session.install("-e", ".[lint]", "ruff>=0.6")
+    session.run("python", "-m", "scripts.generate_sync")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """The benchmarks in quick mode (full runs: see benchmarks/README.md)."""
+    session.install("-e", ".[test]", "aiohttp")
+    for script in session.posargs or ["benchmarks/models.py"]:
+        session.run("python", script, "--quick")
