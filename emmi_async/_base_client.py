@@ -7,6 +7,7 @@ it and know nothing of retries or pools.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import platform
 import re
@@ -97,7 +98,7 @@ def _check_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
         return timeout
     if timeout is None:
         return httpx.Timeout(None)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
     return httpx.Timeout(float(timeout), connect=min(5.0, float(timeout)))
 
@@ -168,6 +169,13 @@ class BaseClient:
             raise TypeError(f"max_connections must be an int, got {max_connections!r}")
         if max_connections < 1:
             raise ValueError(f"max_connections must be at least 1, got {max_connections}")
+        if http2 and http_client is None:
+            try:
+                import h2  # noqa: F401
+            except ImportError:
+                raise ImportError(
+                    "http2=True needs the h2 package: pip install 'emmi-async[http2]'"
+                ) from None
         if transport is not None and http_client is not None:
             raise ValueError("pass transport= or http_client=, not both")
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
@@ -220,9 +228,9 @@ class BaseClient:
         if not isinstance(max_retries, _Unset):
             view._max_retries = _check_max_retries(max_retries)
         if headers:
-            merged = dict(self._headers)
-            merged.update(_check_headers(headers))
-            view._headers = tuple(merged.items())
+            merged = {name.lower(): (name, value) for name, value in self._headers}
+            merged.update((name.lower(), (name, value)) for name, value in _check_headers(headers))
+            view._headers = tuple(merged.values())
         view._reset_caches()
         return view
 
@@ -281,7 +289,9 @@ class BaseClient:
         return self._pool.closed
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(auth={self._auth!r}, base_url={str(self._base_url)!r})"
+        # getattr: tracebacks and debuggers also show a client whose __init__ raised.
+        auth, base_url = getattr(self, "_auth", None), getattr(self, "_base_url", None)
+        return f"{type(self).__name__}(auth={auth!r}, base_url={str(base_url)!r})"
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -322,6 +332,9 @@ class BaseClient:
         pairs: list[tuple[str, str]] = [("User-Agent", USER_AGENT), ("Accept", "application/json")]
         if has_body:
             pairs.append(("Content-Type", "application/json"))
+        if self._headers:  # a default header replaces the SDK's own, never doubles it
+            own = {name.lower() for name, _ in self._headers}
+            pairs = [pair for pair in pairs if pair[0].lower() not in own]
         pairs.extend(self._headers)
         if self._auth is not None:
             pairs.extend(self._auth.headers(scope))
@@ -355,7 +368,7 @@ class BaseClient:
         headers = self._prepared_headers(scope, content is not None)
         url = self._url(path)
         extensions = self._extensions[scope]
-        retries_left = self._max_retries if max_retries is None else max_retries
+        retries_left = self._max_retries if max_retries is None else _check_max_retries(max_retries)
         http, gate = self._pool.acquire()
         attempt = 0
         started = time.perf_counter()
@@ -410,11 +423,18 @@ class BaseClient:
             async with gate:
                 response = await http.send(request)
         except httpx.TimeoutException as exc:
+            cause = _misreported_connection_error(exc)
+            if cause is not None:
+                message = f"{_where(request)}: {type(cause).__name__}: {cause}"
+                return None, APIConnectionError(message, request=request)
             message = f"{_where(request)}: timed out ({type(exc).__name__})"
             return None, APITimeoutError(message, request=request)
         except httpx.TransportError as exc:
             message = f"{_where(request)}: {type(exc).__name__}: {exc}"
             return None, APIConnectionError(message, request=request)
+        except httpx.DecodingError as exc:
+            message = f"{_where(request)}: a body that cannot be decoded ({exc})"
+            return None, MalformedResponseError(message, request=request)
         finally:
             _redact_request(request)
         if not response.is_success:
@@ -466,6 +486,18 @@ class BaseClient:
 
 def _where(request: httpx.Request) -> str:
     return f"{request.method} {request.url.path}"
+
+
+def _misreported_connection_error(exc: httpx.TimeoutException) -> BaseException | None:
+    """The aiohttp error behind ``exc`` when it is no timeout, else ``None``.
+
+    httpx-aiohttp maps every ``aiohttp.ClientConnectionError`` (refused, reset, server
+    disconnected) to ``httpx.ConnectTimeout``; those are connection errors, not timeouts.
+    """
+    cause = exc.__cause__
+    if cause is None or not type(cause).__module__.startswith("aiohttp"):
+        return None
+    return None if isinstance(cause, asyncio.TimeoutError) else cause
 
 
 def _reason(error: EmmiError) -> str:

@@ -7,7 +7,7 @@ import uuid
 
 import httpx
 
-from emmi_async.auth import EmmiAuth, auth_from_key
+from emmi_async.auth import AccountCustomerAuth, EmmiAuth, MultiTenantAuth, auth_from_key
 
 __all__ = ["DEFAULT_BASE_URL", "resolve_auth", "resolve_base_url"]
 
@@ -44,11 +44,18 @@ def resolve_auth(
     api_key = api_key if api_key is not None else _env("EMMI_API_KEY")
     if api_key is None:
         return None
-    if customer_id is None:
-        customer_id = _env("EMMI_CUSTOMER_ID")
-    if end_user_id is None:
-        end_user_id = _env("EMMI_END_USER_ID")
-    return auth_from_key(api_key, customer_id=customer_id, end_user_id=end_user_id)
+    resolved = auth_from_key(api_key, customer_id=customer_id, end_user_id=end_user_id)
+    # An id from the environment applies only to the key model that uses it, so that a
+    # stray EMMI_CUSTOMER_ID does not break a client built with a tenant key (or vice versa).
+    if isinstance(resolved, AccountCustomerAuth) and customer_id is None:
+        env_customer = _env("EMMI_CUSTOMER_ID")
+        if env_customer is not None:
+            resolved = resolved.for_customer(env_customer)
+    if isinstance(resolved, MultiTenantAuth) and end_user_id is None:
+        env_end_user = _env("EMMI_END_USER_ID")
+        if env_end_user is not None:
+            resolved = resolved.for_end_user(env_end_user)
+    return resolved
 
 
 def resolve_base_url(base_url: str | httpx.URL | None) -> httpx.URL:
