@@ -8,6 +8,7 @@ it and know nothing of retries or pools.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 import platform
 import re
@@ -169,13 +170,8 @@ class BaseClient:
             raise TypeError(f"max_connections must be an int, got {max_connections!r}")
         if max_connections < 1:
             raise ValueError(f"max_connections must be at least 1, got {max_connections}")
-        if http2 and http_client is None:
-            try:
-                import h2  # noqa: F401
-            except ImportError:
-                raise ImportError(
-                    "http2=True needs the h2 package: pip install 'emmi-async[http2]'"
-                ) from None
+        if http2 and http_client is None and importlib.util.find_spec("h2") is None:
+            raise ImportError("http2=True needs the h2 package: pip install 'emmi-async[http2]'")
         if transport is not None and http_client is not None:
             raise ValueError("pass transport= or http_client=, not both")
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):

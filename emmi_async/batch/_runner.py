@@ -402,11 +402,8 @@ class BatchRunner(Generic[ResultT]):
         while True:
             if run.broken is not None:
                 return self._fail(run, part, run.broken, attempts)
-            delay = run.pause_until - time.monotonic()
-            if delay > 0:
-                await anyio.sleep(delay)
+            await self._take_slot(run)
             attempts += 1
-            await run.limit.acquire()
             run.stats.in_flight += 1
             started = time.perf_counter()
             error: EmmiError | None = None
@@ -444,6 +441,22 @@ class BatchRunner(Generic[ResultT]):
             run.stats.retries += 1
             self._emit(run, "retried", len(part.indexes))
             await anyio.sleep(wait)
+
+    @staticmethod
+    async def _take_slot(run: _Run) -> None:
+        """A concurrency slot, once no shared pause is in force.
+
+        The pause is checked again after the slot is taken: a 429 may have started a
+        pause while this task queued for the slot, and sending then only earns another 429.
+        """
+        while True:
+            delay = run.pause_until - time.monotonic()
+            if delay > 0:
+                await anyio.sleep(delay)
+            await run.limit.acquire()
+            if run.pause_until <= time.monotonic():
+                return
+            run.limit.release(None)
 
     def _decide(
         self, run: _Run, error: EmmiError, attempts: int, size: int
