@@ -16,7 +16,7 @@ import orjson
 from emmi_async._base_client import BaseClient
 from emmi_async._exceptions import EntityValidationError, ResponseMismatchError
 from emmi_async._response import APIResponse
-from emmi_async.models import AnalysisSpec, HazardRisk, structure, to_json
+from emmi_async.models import AnalysisSpec, HazardRisk, decode, structure, to_json
 from emmi_async.resources import Hazards, Resource, spec_of
 from emmi_async.resources.hazards import check_coordinates
 
@@ -146,7 +146,7 @@ class HazardOperation:
             params={"latitude": repr(latitude), "longitude": repr(longitude)},
             max_retries=0,
         )
-        return [structure(response.data, HazardRisk)], response
+        return [decode(response.data, HazardRisk)], response
 
     def fingerprint(self, prepared: Any) -> str:
         return _digest(orjson.dumps(list(prepared)))

@@ -14,7 +14,16 @@ import heapq
 import os
 import time
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+)
+from functools import partial
 from types import TracebackType
 from typing import Any, Generic, Literal, TypeVar
 
@@ -50,6 +59,8 @@ __all__ = ["BatchRunner", "OutcomeStream"]
 ResultT = TypeVar("ResultT")
 
 Attribution = Callable[[Any], "str | uuid.UUID | None"]
+# The group an item belongs to, and the item to send (a dict without the attribution field).
+_Attributor = Callable[[Any], "tuple[str | uuid.UUID | None, Any]"]
 
 _OVERLOAD_STATUSES = frozenset({429, 503})
 _SPLIT_STATUSES = frozenset({413, 422})
@@ -312,8 +323,10 @@ class BatchRunner(Generic[ResultT]):
         run.stats.entities += 1
         operation = self._operation
         try:
+            owner = None
+            if self._attribute is not None:
+                owner, item = self._attribute(item)
             prepared = operation.prepare(item, index)
-            owner = None if self._attribute is None else self._attribute(item)
         except (ValueError, TypeError) as exc:
             self._pending(run, Outcome(index, operation.identifier(item), error=exc))
             run.stats.failed += 1
@@ -639,7 +652,12 @@ def _check_int(name: str, value: object, low: int, high: int) -> int:
     return value
 
 
-def _attribution(attribute: Attribution | str | None, client: BaseClient) -> Attribution | None:
+def _attribution(attribute: Attribution | str | None, client: BaseClient) -> _Attributor | None:
+    """How to find an item's customer / end user: a key function, or a dotted field path.
+
+    A field found in a dict item is taken out of a copy of the item (copied along the
+    path only), since it is not part of the API's entity shape.
+    """
     if attribute is None:
         return None
     if not isinstance(client.auth, (AccountCustomerAuth, MultiTenantAuth)):
@@ -648,20 +666,32 @@ def _attribution(attribute: Attribution | str | None, client: BaseClient) -> Att
             f"(multi-tenant key); this client uses {type(client.auth).__name__}"
         )
     if callable(attribute):
-        return attribute
+        key_function = attribute
+        return lambda item: (key_function(item), item)
     if not isinstance(attribute, str) or not attribute:
         raise TypeError("attribute must be a callable or a dotted field path")
-    path = attribute.split(".")
+    return partial(_take_field, attribute.split("."))
 
-    def by_field(item: Any) -> str | None:
-        value: Any = item
-        for step in path:
-            value = value.get(step) if isinstance(value, dict) else getattr(value, step, None)
-            if value is None:
-                return None
-        return str(value)
 
-    return by_field
+def _take_field(path: list[str], item: Any) -> tuple[str | None, Any]:
+    """The value at ``path`` in ``item``, and ``item`` without it when it is a dict."""
+    head, rest = path[0], path[1:]
+    if isinstance(item, Mapping):
+        if head not in item:
+            return None, item
+        if not rest:
+            value = item[head]
+            return (None if value is None else str(value)), {
+                key: field for key, field in item.items() if key != head
+            }
+        value, inner = _take_field(rest, item[head])
+        return value, {**item, head: inner}
+    child = getattr(item, head, None)
+    if child is None:
+        return None, item
+    if not rest:
+        return str(child), item
+    return _take_field(rest, child)[0], item
 
 
 def _is_overload(error: EmmiError | None) -> bool:

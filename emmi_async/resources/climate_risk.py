@@ -10,6 +10,7 @@ from emmi_async.models import (
     CLIMATE_RISK_PROJECTIONS,
     ClimateRiskEntity,
     ClimateRiskProjectionEntity,
+    ClimateRiskProjectionResult,
     ClimateRiskResult,
 )
 from emmi_async.resources._base import Resource, analyse, analysis_method
@@ -41,7 +42,7 @@ class ClimateRisk(Resource):
         entities: ClimateRiskProjectionEntity
         | Mapping[str, Any]
         | Sequence[ClimateRiskProjectionEntity | Mapping[str, Any]],
-    ) -> list[ClimateRiskResult]:
+    ) -> list[ClimateRiskProjectionResult]:
         """``POST /climate-risk-projections``: risk of supplied projected emissions.
 
         Equity only; one baseline year per entity; one result per entity, in input order.

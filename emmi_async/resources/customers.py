@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from emmi_async._exceptions import ConflictError
-from emmi_async.models import Customer, CustomerPage, structure
+from emmi_async.models import Customer, CustomerPage, decode
 from emmi_async.resources._base import Resource
 
 __all__ = ["Customers"]
@@ -56,13 +56,13 @@ class Customers(Resource):
         if name is not None:
             body["name"] = name
         response = await self._client.request("POST", "customers", scope="account", json=body)
-        return structure(response.data, Customer)
+        return decode(response.data, Customer)
 
     async def get(self, customer_id: str | uuid.UUID) -> Customer:
         """``GET /customers/{id}``."""
         path = f"customers/{_check_uuid(customer_id)}"
         response = await self._client.request("GET", path, scope="account")
-        return structure(response.data, Customer)
+        return decode(response.data, Customer)
 
     async def list(self, *, limit: int | None = None) -> AsyncIterator[Customer]:
         """Every customer of the account, fetching pages of ``limit`` as iteration goes."""
@@ -78,7 +78,7 @@ class Customers(Resource):
             response = await self._client.request(
                 "GET", "customers", scope="account", params=params
             )
-            page = structure(response.data, CustomerPage)
+            page = decode(response.data, CustomerPage)
             for customer in page.data:
                 yield customer
             if not page.has_more or not page.next_cursor:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from emmi_async.models import HazardRisk, structure
+from emmi_async.models import HazardRisk, decode
 from emmi_async.resources._base import Resource
 
 __all__ = ["Hazards", "check_coordinates"]
@@ -36,4 +36,4 @@ class Hazards(Resource):
             scope="data",
             params={"latitude": repr(lat), "longitude": repr(lon)},
         )
-        return structure(response.data, HazardRisk)
+        return decode(response.data, HazardRisk)

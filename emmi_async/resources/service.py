@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from emmi_async.models import Health, ServiceInfo, structure
+from emmi_async.models import Health, ServiceInfo, decode
 from emmi_async.resources._base import Resource
 
 __all__ = ["Service"]
@@ -16,9 +16,9 @@ class Service(Resource):
     async def info(self) -> ServiceInfo:
         """``GET /``: service information."""
         response = await self._client.request("GET", "", scope="public")
-        return structure(response.data, ServiceInfo)
+        return decode(response.data, ServiceInfo)
 
     async def health(self) -> Health:
         """``GET /health``: health check."""
         response = await self._client.request("GET", "health", scope="public")
-        return structure(response.data, Health)
+        return decode(response.data, Health)

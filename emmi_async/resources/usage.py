@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from emmi_async.models import Usage, structure
+from emmi_async.models import Usage, decode
 from emmi_async.resources._base import Resource
 
 __all__ = ["UsageResource"]
@@ -44,4 +44,4 @@ class UsageResource(Resource):
         if customer_id is not None:
             params["customer_id"] = str(uuid.UUID(str(customer_id)))
         response = await self._client.request("GET", "usage", scope="account", params=params)
-        return structure(response.data, Usage)
+        return decode(response.data, Usage)

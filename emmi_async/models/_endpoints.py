@@ -1,0 +1,253 @@
+"""The endpoint registry: what each analysis endpoint takes, returns and checks.
+
+This is the seam between the models, the resources and the batch runner. A spec turns
+caller input (models or plain dicts) into validated entities, entities into a request
+body, and a response body into results, with cattrs hooks looked up once per spec.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Generic, TypeVar
+
+import attrs
+import orjson
+
+from emmi_async._exceptions import EntityValidationError, Problem
+from emmi_async.models._converter import DUMPS_OPTIONS, converter, field_errors, loads
+from emmi_async.models._errors import FieldError, ResponseDecodeError, join
+from emmi_async.models._requests import (
+    ClimateRiskEntity,
+    ClimateRiskProjectionEntity,
+    CompanyRankingEntity,
+    EmissionsEstimateEntity,
+    EmissionsProjectionEntity,
+    TemperatureAlignmentEntity,
+    TemperatureAlignmentProjectionEntity,
+)
+from emmi_async.models._results import (
+    ClimateRiskProjectionResult,
+    ClimateRiskResult,
+    CompanyRankingResult,
+    EmissionsEstimateResult,
+    EmissionsProjectionResult,
+    TemperatureAlignmentProjectionResult,
+    TemperatureAlignmentResult,
+)
+from emmi_async.models._rules import RULES, Check, check_common
+
+__all__ = [
+    "ANALYSES",
+    "CLIMATE_RISK",
+    "CLIMATE_RISK_PROJECTIONS",
+    "COMPANY_RANKING",
+    "EMISSIONS_ESTIMATES",
+    "EMISSIONS_PROJECTIONS",
+    "TEMPERATURE_ALIGNMENT",
+    "TEMPERATURE_ALIGNMENT_PROJECTIONS",
+    "AnalysisSpec",
+]
+
+EntityT = TypeVar("EntityT")
+ResultT = TypeVar("ResultT")
+
+_TEXT = (bytes, bytearray, memoryview, str)
+
+
+@attrs.frozen
+class AnalysisSpec(Generic[EntityT, ResultT]):
+    """One analysis endpoint: its path segment, entity and result models, and its rules."""
+
+    name: str
+    """The URL path segment, e.g. ``"emissions-estimates"``."""
+    entity_type: type[EntityT]
+    result_type: type[ResultT]
+    equity_only: bool
+    max_entities: int = 100
+    """Most entities one request may carry (the service answers 413 above it)."""
+
+    _structure_entity: Callable[[Any, Any], EntityT] = attrs.field(init=False, repr=False, eq=False)
+    _unstructure_entity: Callable[[Any], Any] = attrs.field(init=False, repr=False, eq=False)
+    _structure_result: Callable[[Any, Any], ResultT] = attrs.field(init=False, repr=False, eq=False)
+    _check: Check = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "_structure_entity", converter.get_structure_hook(self.entity_type))
+        set_(self, "_unstructure_entity", converter.get_unstructure_hook(self.entity_type))
+        set_(self, "_structure_result", converter.get_structure_hook(self.result_type))
+        set_(self, "_check", RULES.get(self.entity_type, check_common))
+
+    def coerce(self, obj: EntityT | Mapping[str, Any], index: int) -> EntityT:
+        """``obj`` as an entity: an instance passes through, a mapping is structured.
+
+        Raises ``TypeError`` for anything else, and :class:`EntityValidationError` naming
+        the index, identifier and field paths when a mapping does not fit the model.
+        Does not apply the endpoint rules (see :meth:`problems`).
+        """
+        cls = self.entity_type
+        if type(obj) is cls or isinstance(obj, cls):
+            return obj
+        if type(obj) is dict or isinstance(obj, Mapping):
+            try:
+                return self._structure_entity(obj, cls)
+            except Exception:
+                pass
+            raise EntityValidationError(self._shape_problems(obj, index)) from None
+        raise TypeError(
+            f"entity {index}: {self.name} takes {cls.__name__} instances or mappings, "
+            f"got {type(obj).__name__}"
+        )
+
+    def _shape_problems(self, obj: Mapping[str, Any], index: int) -> list[Problem]:
+        info = obj.get("entity_info")
+        identifier = info.get("identifier") if isinstance(info, Mapping) else None
+        ident = identifier if isinstance(identifier, str) else None
+        errors = field_errors(obj, self.entity_type) or [("", "does not fit the model")]
+        return [
+            Problem(index=index, identifier=ident, field=path or "(entity)", message=message)
+            for path, message in errors
+        ]
+
+    def problems(self, entity: EntityT, index: int) -> list[Problem]:
+        """Every rule of this endpoint broken by ``entity`` (empty when it may be sent)."""
+        if not isinstance(entity, self.entity_type):
+            raise TypeError(
+                f"entity {index}: expected {self.entity_type.__name__}, "
+                f"got {type(entity).__name__} (coerce it first)"
+            )
+        return self._check(entity, index, self.name, self.equity_only)
+
+    def prepare(self, objs: Sequence[EntityT | Mapping[str, Any]]) -> list[EntityT]:
+        """Coerce and check every entity of one request.
+
+        Raises one :class:`EntityValidationError` listing every problem of every entity
+        (an empty input and more than :attr:`max_entities` are problems too), and
+        ``TypeError`` for an input that is not a sequence or an entity of a wrong type.
+        """
+        if isinstance(objs, (str, bytes, Mapping)) or not isinstance(objs, Sequence):
+            raise TypeError(f"{self.name} takes a sequence of entities, got {type(objs).__name__}")
+        problems: list[Problem] = []
+        if not objs:
+            problems.append(_call_problem("at least one entity is required"))
+        elif len(objs) > self.max_entities:
+            problems.append(
+                _call_problem(
+                    f"{self.name} takes at most {self.max_entities} entities per request, "
+                    f"got {len(objs)}"
+                )
+            )
+        entities: list[EntityT] = []
+        for index, obj in enumerate(objs):
+            try:
+                entity = self.coerce(obj, index)
+            except EntityValidationError as exc:
+                problems.extend(exc.problems)
+                continue
+            problems.extend(self._check(entity, index, self.name, self.equity_only))
+            entities.append(entity)
+        if problems:
+            raise EntityValidationError(problems)
+        return entities
+
+    def encode(self, entities: Sequence[EntityT]) -> bytes:
+        """The JSON array body for ``entities`` (``None`` fields dropped)."""
+        unstructure = self._unstructure_entity
+        return orjson.dumps([unstructure(entity) for entity in entities], option=DUMPS_OPTIONS)
+
+    def decode(self, payload: bytes | Any) -> list[ResultT]:
+        """The results of a ``{"results": [...]}`` body (bytes, str or parsed), in order.
+
+        A bare array is accepted too. Unknown fields stay in each model's ``extra``.
+        Raises :class:`ResponseDecodeError` naming every bad path. The number of results is
+        not checked here.
+        """
+        what = f"{self.name} response"
+        if isinstance(payload, _TEXT):
+            payload = loads(payload, what)
+        results = payload.get("results") if isinstance(payload, Mapping) else payload
+        if not isinstance(results, (list, tuple)):
+            message = "required field missing" if results is None else "expected a list"
+            raise ResponseDecodeError(f"unexpected {what}", [("results", message)])
+        structure = self._structure_result
+        cls = self.result_type
+        try:
+            return [structure(result, cls) for result in results]
+        except Exception:
+            pass
+        raise ResponseDecodeError(f"unexpected {what}", self._result_errors(results)) from None
+
+    def _result_errors(self, results: Sequence[Any]) -> list[FieldError]:
+        errors: list[FieldError] = []
+        for position, result in enumerate(results):
+            prefix = join("results", position)
+            for path, message in field_errors(result, self.result_type):
+                errors.append((_under(prefix, path), message))
+        return errors or [("results", "does not fit the model")]
+
+
+def _under(prefix: str, path: str) -> str:
+    if not path:
+        return prefix
+    return prefix + path if path.startswith("[") else f"{prefix}.{path}"
+
+
+def _call_problem(message: str) -> Problem:
+    return Problem(index=None, identifier=None, field="entities", message=message)
+
+
+EMISSIONS_ESTIMATES: AnalysisSpec[EmissionsEstimateEntity, EmissionsEstimateResult] = AnalysisSpec(
+    "emissions-estimates", EmissionsEstimateEntity, EmissionsEstimateResult, equity_only=False
+)
+EMISSIONS_PROJECTIONS: AnalysisSpec[EmissionsProjectionEntity, EmissionsProjectionResult] = (
+    AnalysisSpec(
+        "emissions-projections",
+        EmissionsProjectionEntity,
+        EmissionsProjectionResult,
+        equity_only=True,
+    )
+)
+CLIMATE_RISK: AnalysisSpec[ClimateRiskEntity, ClimateRiskResult] = AnalysisSpec(
+    "climate-risk", ClimateRiskEntity, ClimateRiskResult, equity_only=False
+)
+CLIMATE_RISK_PROJECTIONS: AnalysisSpec[ClimateRiskProjectionEntity, ClimateRiskProjectionResult] = (
+    AnalysisSpec(
+        "climate-risk-projections",
+        ClimateRiskProjectionEntity,
+        ClimateRiskProjectionResult,
+        equity_only=True,
+    )
+)
+TEMPERATURE_ALIGNMENT: AnalysisSpec[TemperatureAlignmentEntity, TemperatureAlignmentResult] = (
+    AnalysisSpec(
+        "temperature-alignment",
+        TemperatureAlignmentEntity,
+        TemperatureAlignmentResult,
+        equity_only=False,
+    )
+)
+TEMPERATURE_ALIGNMENT_PROJECTIONS: AnalysisSpec[
+    TemperatureAlignmentProjectionEntity, TemperatureAlignmentProjectionResult
+] = AnalysisSpec(
+    "temperature-alignment-projections",
+    TemperatureAlignmentProjectionEntity,
+    TemperatureAlignmentProjectionResult,
+    equity_only=True,
+)
+COMPANY_RANKING: AnalysisSpec[CompanyRankingEntity, CompanyRankingResult] = AnalysisSpec(
+    "company-ranking", CompanyRankingEntity, CompanyRankingResult, equity_only=True
+)
+
+ANALYSES: Mapping[str, AnalysisSpec[Any, Any]] = {
+    spec.name: spec
+    for spec in (
+        EMISSIONS_ESTIMATES,
+        EMISSIONS_PROJECTIONS,
+        CLIMATE_RISK,
+        CLIMATE_RISK_PROJECTIONS,
+        TEMPERATURE_ALIGNMENT,
+        TEMPERATURE_ALIGNMENT_PROJECTIONS,
+        COMPANY_RANKING,
+    )
+}
+"""Every analysis spec by its path segment."""
