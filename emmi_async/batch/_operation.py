@@ -43,16 +43,20 @@ class Operation(Protocol):
     ) -> tuple[list[Any], APIResponse]:
         """One request for the chunk: exactly one result per item, in order."""
 
-    def fingerprint(self, prepared: Any) -> str:
-        """A short digest of what is sent for an item (for the journal's same-input check)."""
+    joins_encoded: bool
+    """Whether a chunk's body is its items' :meth:`encode_one` joined as a JSON array."""
+
+    def encode_one(self, prepared: Any) -> bytes:
+        """One item's JSON, for the journal's same-input check (and, if it joins, the body)."""
 
     def result_to_json(self, result: Any) -> Any: ...
 
     def result_from_json(self, data: Any) -> Any: ...
 
 
-def _digest(payload: bytes) -> str:
-    return hashlib.blake2b(payload, digest_size=8).hexdigest()
+def fingerprint_of(encoded: bytes) -> str:
+    """A short digest of what is sent for an item, for the journal's same-input check."""
+    return hashlib.blake2b(encoded, digest_size=8).hexdigest()
 
 
 def _field(obj: Any, name: str) -> Any:
@@ -99,8 +103,10 @@ class AnalysisOperation:
             )
         return results, response
 
-    def fingerprint(self, prepared: Any) -> str:
-        return _digest(self.spec.encode([prepared]))
+    joins_encoded = True
+
+    def encode_one(self, prepared: Any) -> bytes:
+        return self.spec.encode([prepared])[1:-1]
 
     def result_to_json(self, result: Any) -> Any:
         return to_json(result)
@@ -148,8 +154,10 @@ class HazardOperation:
         )
         return [decode(response.data, HazardRisk)], response
 
-    def fingerprint(self, prepared: Any) -> str:
-        return _digest(orjson.dumps(list(prepared)))
+    joins_encoded = False
+
+    def encode_one(self, prepared: Any) -> bytes:
+        return orjson.dumps(list(prepared))
 
     def result_to_json(self, result: Any) -> Any:
         return to_json(result)

@@ -42,6 +42,8 @@ _INFO_STRINGS = (
     "sector",
 )
 _AMOUNTS = ("revenue", "total_assets", "ebitda", "total_debt")
+# EBITDA is negative for loss-making companies; the other amounts cannot be.
+_NON_NEGATIVE = frozenset({"revenue", "total_assets", "total_debt"})
 _METHODS = ("monte_carlo", "glide_path")
 
 
@@ -138,7 +140,7 @@ def _check_financials(value: Any, field: str, check: _Entity) -> None:
             continue
         if not _is_number(amount):
             check.add(f"{field}.{name}", "must be a number")
-        elif amount < 0:
+        elif amount < 0 and name in _NON_NEGATIVE:
             check.add(f"{field}.{name}", "must not be negative")
 
 

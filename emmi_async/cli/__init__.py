@@ -1,0 +1,47 @@
+"""The ``emmi`` command line (console script ``emmi``, also ``python -m emmi_async``).
+
+``main(argv)`` parses ``argv`` (default ``sys.argv[1:]``), runs the command and returns
+its exit code: 0 success, 1 some entities failed (or the service said no), 2 usage or
+input errors, 130 interrupted. It never raises for those; rich is used, when installed,
+only for output. See ``emmi --help``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``emmi`` command line with ``argv``; the exit code."""
+    from emmi_async.cli._args import build_parser
+    from emmi_async.cli._commands import customers_create, customers_list, health, serve, usage
+    from emmi_async.cli._errors import EXIT_INTERRUPTED, CliError
+    from emmi_async.cli._estimate import run_estimate
+
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(
+        {
+            "estimate": run_estimate,
+            "serve": serve,
+            "customers_create": customers_create,
+            "customers_list": customers_list,
+            "usage": usage,
+            "health": health,
+        }
+    )
+    try:
+        args = parser.parse_args(arguments)
+    except SystemExit as exc:  # --help, --version, or a usage error (code 2)
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        code: int = args.handler(args, arguments)
+    except CliError as exc:
+        print(f"emmi: error: {exc.message}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        print("emmi: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return code
