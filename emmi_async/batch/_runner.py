@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import heapq
 import os
+import sys
 import time
 import uuid
 from collections.abc import (
@@ -31,6 +32,9 @@ import anyio
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 from emmi_async._base_client import BaseClient
+
+if sys.version_info < (3, 11):
+    from exceptiongroup import BaseExceptionGroup
 from emmi_async._exceptions import (
     APIStatusError,
     APITimeoutError,
@@ -43,7 +47,7 @@ from emmi_async._retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
 from emmi_async.auth import AccountCustomerAuth, MultiTenantAuth
 from emmi_async.batch._adaptive import AdaptiveLimit
 from emmi_async.batch._journal import Journal, journal_line
-from emmi_async.batch._operation import operation_for
+from emmi_async.batch._operation import fingerprint_of, operation_for
 from emmi_async.batch._outcome import (
     BatchAbortedError,
     BatchDeadlineError,
@@ -69,7 +73,7 @@ _SPLIT_STATUSES = frozenset({413, 422})
 class _Job:
     """A chunk of prepared items for one attribution group."""
 
-    __slots__ = ("fingerprints", "group", "id", "identifiers", "indexes", "prepared")
+    __slots__ = ("encoded", "fingerprints", "group", "id", "identifiers", "indexes", "prepared")
 
     def __init__(self, job_id: int, group: str | None) -> None:
         self.id = job_id
@@ -78,26 +82,35 @@ class _Job:
         self.identifiers: list[str | None] = []
         self.prepared: list[Any] = []
         self.fingerprints: list[str] = []
+        self.encoded: list[bytes] = []
+        """Each item's JSON when it was encoded alone (journal runs: for its fingerprint)."""
 
 
 class _Part:
     """Some items of a job, sent together (a whole job, or one side of a split)."""
 
-    __slots__ = ("identifiers", "indexes", "prepared")
+    __slots__ = ("encoded", "identifiers", "indexes", "prepared")
 
     def __init__(
-        self, indexes: list[int], identifiers: list[str | None], prepared: list[Any]
+        self,
+        indexes: list[int],
+        identifiers: list[str | None],
+        prepared: list[Any],
+        encoded: list[bytes] | None = None,
     ) -> None:
         self.indexes = indexes
         self.identifiers = identifiers
         self.prepared = prepared
+        self.encoded = encoded
 
     def subset(self, positions: Iterable[int]) -> _Part:
         keep = list(positions)
+        encoded = self.encoded
         return _Part(
             [self.indexes[i] for i in keep],
             [self.identifiers[i] for i in keep],
             [self.prepared[i] for i in keep],
+            None if encoded is None else [encoded[i] for i in keep],
         )
 
     def halves(self) -> tuple[_Part, _Part]:
@@ -218,22 +231,26 @@ class BatchRunner(Generic[ResultT]):
         window = max(2 * self.max_concurrency, 4)
         run = self._run = _Run(self, window)
         send, receive = anyio.create_memory_object_stream[_Delivery](window)
-        async with anyio.create_task_group() as group:
-            group.start_soon(self._drive, run, entities, send)
-            try:
-                async with receive:
-                    if ordered:
-                        async for outcome in self._in_order(run, receive):
-                            yield outcome
-                    else:
-                        async for last, outcomes in receive:
-                            for outcome in outcomes:
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(self._drive, run, entities, send)
+                try:
+                    async with receive:
+                        if ordered:
+                            async for outcome in self._in_order(run, receive):
                                 yield outcome
-                            if last >= 0:
-                                run.window.release()
-            finally:
-                group.cancel_scope.cancel()
-        run.stats.finished = time.perf_counter()
+                        else:
+                            async for last, outcomes in receive:
+                                for outcome in outcomes:
+                                    yield outcome
+                                if last >= 0:
+                                    run.window.release()
+                finally:
+                    group.cancel_scope.cancel()
+        except BaseExceptionGroup as group_error:
+            raise _sole_error(group_error) from None
+        finally:
+            run.stats.finished = time.perf_counter()
 
     async def _in_order(
         self, run: _Run, receive: ObjectReceiveStream[_Delivery]
@@ -333,9 +350,10 @@ class BatchRunner(Generic[ResultT]):
             return None
         identifier = operation.identifier(item)
         group = None if owner is None else str(owner)
-        fingerprint = ""
+        fingerprint, encoded = "", b""
         if run.journal is not None:
-            fingerprint = operation.fingerprint(prepared)
+            encoded = operation.encode_one(prepared)
+            fingerprint = fingerprint_of(encoded)
             recorded = run.journal.recorded(index, fingerprint)
             if recorded is not None:
                 self._resume(run, index, recorded)
@@ -349,6 +367,8 @@ class BatchRunner(Generic[ResultT]):
         job.identifiers.append(identifier)
         job.prepared.append(prepared)
         job.fingerprints.append(fingerprint)
+        if encoded:
+            job.encoded.append(encoded)
         if len(job.indexes) >= self.chunk_size:
             del run.groups[group]
             return job
@@ -386,7 +406,7 @@ class BatchRunner(Generic[ResultT]):
     ) -> None:
         async with jobs:
             async for job in jobs:
-                part = _Part(job.indexes, job.identifiers, job.prepared)
+                part = _Part(job.indexes, job.identifiers, job.prepared, job.encoded or None)
                 outcomes = await self._send(run, self._client_for(run, job.group), part)
                 self._record(run, job, outcomes)
                 run.in_transit[job.id] = outcomes
@@ -410,7 +430,10 @@ class BatchRunner(Generic[ResultT]):
     async def _send(self, run: _Run, client: BaseClient, part: _Part) -> list[Outcome[Any]]:
         """Send ``part`` until it succeeds, splits or fails: one outcome per item."""
         operation = self._operation
-        body = operation.encode(part.prepared)
+        if part.encoded is not None and operation.joins_encoded:
+            body: bytes | None = b"[" + b",".join(part.encoded) + b"]"
+        else:
+            body = operation.encode(part.prepared)
         attempts = 0
         while True:
             if run.broken is not None:
@@ -592,18 +615,27 @@ class BatchRunner(Generic[ResultT]):
         for job in run.unfinished.values():
             part = _Part(job.indexes, job.identifiers, job.prepared)
             deliveries.append(self._fail(run, part, error, 0))
-        late: list[Outcome[Any]] = []
-        iterator = run.iterator
-        if isinstance(iterator, AsyncIterator):
-            async for item in iterator:
-                late.append(self._late(run, item, error))
-        elif iterator is not None:
-            late.extend(self._late(run, item, error) for item in iterator)
-        deliveries.append(late)
         with anyio.CancelScope(shield=True):
             for outcomes in deliveries:
                 if outcomes:
                     await out.send((-1, outcomes))
+            # The input not read yet: its failures go out in batches, as it is read.
+            late: list[Outcome[Any]] = []
+            iterator = run.iterator
+            if isinstance(iterator, AsyncIterator):
+                async for item in iterator:
+                    late.append(self._late(run, item, error))
+                    if len(late) >= 100:
+                        await out.send((-1, late))
+                        late = []
+            elif iterator is not None:
+                for item in iterator:
+                    late.append(self._late(run, item, error))
+                    if len(late) >= 100:
+                        await out.send((-1, late))
+                        late = []
+            if late:
+                await out.send((-1, late))
 
     def _late(self, run: _Run, item: Any, error: BatchDeadlineError) -> Outcome[Any]:
         index = run.next_index
@@ -644,6 +676,25 @@ class OutcomeStream(Generic[ResultT]):
 
 
 # -- helpers ---------------------------------------------------------------------------------
+
+
+def _sole_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The one error inside nested task-group groups (the group itself if there are more).
+
+    A run's errors (a journal that does not match, a failing ``on_progress``) reach the
+    caller as themselves, not wrapped in the runner's task groups.
+    """
+    cancelled = anyio.get_cancelled_exc_class()
+    errors = [error for error in _leaves(group) if not isinstance(error, cancelled)]
+    return errors[0] if len(errors) == 1 else group
+
+
+def _leaves(error: BaseException) -> Iterator[BaseException]:
+    if isinstance(error, BaseExceptionGroup):
+        for inner in error.exceptions:
+            yield from _leaves(inner)
+    else:
+        yield error
 
 
 def _check_int(name: str, value: object, low: int, high: int) -> int:
