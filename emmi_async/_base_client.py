@@ -7,7 +7,6 @@ it and know nothing of retries or pools.
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import logging
 import platform
@@ -419,10 +418,6 @@ class BaseClient:
             async with gate:
                 response = await http.send(request)
         except httpx.TimeoutException as exc:
-            cause = _misreported_connection_error(exc)
-            if cause is not None:
-                message = f"{_where(request)}: {type(cause).__name__}: {cause}"
-                return None, APIConnectionError(message, request=request)
             message = f"{_where(request)}: timed out ({type(exc).__name__})"
             return None, APITimeoutError(message, request=request)
         except httpx.TransportError as exc:
@@ -482,18 +477,6 @@ class BaseClient:
 
 def _where(request: httpx.Request) -> str:
     return f"{request.method} {request.url.path}"
-
-
-def _misreported_connection_error(exc: httpx.TimeoutException) -> BaseException | None:
-    """The aiohttp error behind ``exc`` when it is no timeout, else ``None``.
-
-    httpx-aiohttp maps every ``aiohttp.ClientConnectionError`` (refused, reset, server
-    disconnected) to ``httpx.ConnectTimeout``; those are connection errors, not timeouts.
-    """
-    cause = exc.__cause__
-    if cause is None or not type(cause).__module__.startswith("aiohttp"):
-        return None
-    return None if isinstance(cause, asyncio.TimeoutError) else cause
 
 
 def _reason(error: EmmiError) -> str:

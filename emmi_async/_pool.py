@@ -1,11 +1,12 @@
 """The connection pool a client and all its views share.
 
 The pool is built lazily, inside the event loop that first uses it, on the fastest
-transport that loop supports: aiohttp (through ``httpx-aiohttp``) under asyncio, httpx's
-own pool under trio or with HTTP/2 (benchmarks/README.md has the figures). From then
-on it belongs to that loop: use from another loop raises
-:class:`~emmi_async.EventLoopMismatchError`. After ``os.fork()`` the child builds a
-fresh pool and never touches the parent's sockets.
+transport that loop supports: aiohttp (:mod:`emmi_async._aiohttp_transport`) under
+asyncio; httpx's own pool under trio or with HTTP/2, split into shards of at most 16
+connections under trio, since its cost per request grows with its size
+(benchmarks/README.md has the figures). From then on it belongs to that loop: use from
+another loop raises :class:`~emmi_async.EventLoopMismatchError`. After ``os.fork()``
+the child builds a fresh pool and never touches the parent's sockets.
 
 It also owns the concurrency gate: at most ``max_connections`` requests are inside
 httpx at once, so requests wait in our gate (cheap, fair) and never in the transport's
@@ -25,6 +26,10 @@ import sniffio
 from emmi_async._exceptions import ClientClosedError, EventLoopMismatchError
 
 __all__ = ["Pool"]
+
+#: Connections per httpx client when httpx's own pool serves trio: a larger pool scans
+#: its connections on every request (3x the CPU per request at 64 connections).
+TRIO_SHARD_SIZE = 16
 
 # Bumped in every child after fork; a pool built under another generation is the parent's.
 _fork_generation = 0
@@ -76,8 +81,8 @@ class Pool:
         self._http2 = http2
         self._transport = transport
         self._user_client = http_client
-        self._client: httpx.AsyncClient | None = None
-        self._gate: anyio.CapacityLimiter | None = None
+        self._shards: list[tuple[httpx.AsyncClient, anyio.CapacityLimiter]] = []
+        self._next_shard = 0
         self._loop: object | None = None
         self._generation = _fork_generation
         self._closed = False
@@ -86,6 +91,11 @@ class Pool:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def clients(self) -> tuple[httpx.AsyncClient, ...]:
+        """The httpx clients built so far (none before the first request)."""
+        return tuple(client for client, _ in self._shards)
 
     def acquire(self) -> tuple[httpx.AsyncClient, anyio.CapacityLimiter]:
         """The httpx client and gate for the running loop, built on first use."""
@@ -96,8 +106,8 @@ class Pool:
             )
         if self._generation != _fork_generation:
             self._forget_parent_pool()
-        client, gate = self._client, self._gate
-        if client is not None and gate is not None:
+        shards = self._shards
+        if shards:
             if _current_loop()[1] is not self._loop:
                 raise EventLoopMismatchError(
                     "this AsyncEmmi client was first used in another event loop, and its "
@@ -105,40 +115,57 @@ class Pool:
                     "that uses it (one client per asyncio.run()/trio.run()), or use "
                     "emmi_async.Emmi from synchronous or multi-loop code."
                 )
-            return client, gate
-        return self._build()
+            if len(shards) == 1:
+                return shards[0]
+            # Fill the first shard with room (sequential calls keep one connection);
+            # when all are busy, queue on each gate in turn.
+            for shard in shards:
+                if shard[1].available_tokens >= 1:
+                    return shard
+            self._next_shard = (self._next_shard + 1) % len(shards)
+            return shards[self._next_shard]
+        self._shards = self._build()
+        return self._shards[0]
 
-    def _build(self) -> tuple[httpx.AsyncClient, anyio.CapacityLimiter]:
+    def _build(self) -> list[tuple[httpx.AsyncClient, anyio.CapacityLimiter]]:
         library, loop = _current_loop()
-        if self._user_client is not None:
-            client = self._user_client
-        else:
-            client = httpx.AsyncClient(
-                transport=self._transport or self._default_transport(library),
-                limits=self._limits,
-                http2=self._http2,
-                timeout=None,  # every request carries its own timeout
-                follow_redirects=False,
-                trust_env=True,
-            )
-        self._client, self._gate = client, anyio.CapacityLimiter(self.max_connections)
         self._loop, self.backend = loop, library
-        return client, self._gate
+        total = self.max_connections
+        if self._user_client is not None:
+            return [(self._user_client, anyio.CapacityLimiter(total))]
+        if self._transport is not None or self._http2:
+            return [
+                (self._client_over(self._transport, self._limits), anyio.CapacityLimiter(total))
+            ]
+        if library == "asyncio":
+            from emmi_async._aiohttp_transport import AiohttpTransport
 
-    def _default_transport(self, library: str) -> httpx.AsyncBaseTransport | None:
-        if library != "asyncio" or self._http2:
-            return None  # httpx's own pool: works on trio, and speaks HTTP/2
-        from httpx_aiohttp import AiohttpTransport
+            transport = AiohttpTransport(self._limits)
+            return [(self._client_over(transport, self._limits), anyio.CapacityLimiter(total))]
+        count = -(-total // TRIO_SHARD_SIZE)
+        shards = []
+        for shard in range(count):
+            size = total // count + (1 if shard < total % count else 0)
+            limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+            shards.append((self._client_over(None, limits), anyio.CapacityLimiter(size)))
+        return shards
 
-        transport: httpx.AsyncBaseTransport = AiohttpTransport(limits=self._limits)
-        return transport
+    def _client_over(
+        self, transport: httpx.AsyncBaseTransport | None, limits: httpx.Limits
+    ) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            transport=transport,
+            limits=limits,
+            http2=self._http2,
+            timeout=None,  # every request carries its own timeout
+            follow_redirects=False,
+            trust_env=True,
+        )
 
     def _forget_parent_pool(self) -> None:
-        if self._client is not None and self._user_client is None:
-            _inherited_after_fork.append(self._client)
         if self._user_client is None:
-            self._client = None
-        self._gate, self._loop = None, None
+            _inherited_after_fork.extend(client for client, _ in self._shards)
+        self._shards, self._loop = [], None
         self._generation = _fork_generation
 
     async def aclose(self) -> None:
@@ -146,13 +173,10 @@ class Pool:
         if self._closed:
             return
         self._closed = True
-        client, self._client = self._client, None
-        if (
-            client is not None
-            and self._user_client is None
-            and self._generation == _fork_generation
-        ):
-            await client.aclose()
+        shards, self._shards = self._shards, []
+        if self._user_client is None and self._generation == _fork_generation:
+            for client, _ in shards:
+                await client.aclose()
 
 
 def python_version() -> str:

@@ -39,7 +39,7 @@ def test_a_forked_child_uses_a_fresh_pool(server: LoopbackServer) -> None:
     loop = asyncio.new_event_loop()
     try:
         assert loop.run_until_complete(_call(client, "parent")) == 200
-        parent_pool = client._pool._client
+        parent_pool = client._pool.clients[0]
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child reports through its exit code
             code = 3
@@ -53,7 +53,7 @@ def test_a_forked_child_uses_a_fresh_pool(server: LoopbackServer) -> None:
         assert os.waitstatus_to_exitcode(status) == 0
         # The parent's client, pool and keep-alive connection are untouched.
         assert loop.run_until_complete(_call(client, "parent")) == 200
-        assert client._pool._client is parent_pool
+        assert client._pool.clients[0] is parent_pool
         loop.run_until_complete(client.aclose())
     finally:
         loop.close()

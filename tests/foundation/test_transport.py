@@ -49,8 +49,8 @@ async def test_default_transport_per_backend(server: LoopbackServer, anyio_backe
         await client.request("GET", "health", scope="public")
         pool = client._pool
         assert pool.backend == anyio_backend
-        assert pool._client is not None
-        assert type(pool._client._transport).__name__ == EXPECTED_TRANSPORT[anyio_backend]
+        assert pool.clients
+        assert type(pool.clients[0]._transport).__name__ == EXPECTED_TRANSPORT[anyio_backend]
     assert server.connections == 1  # keep-alive: one connection for sequential calls
     post, *_, health = server.requests
     assert (post.method, post.target) == ("POST", "/api/v1/climate-risk")

@@ -93,7 +93,7 @@ async def test_views_open_no_connections(server: LoopbackServer) -> None:
         api_key=ACCOUNT_KEY, customer_id=CUSTOMER, base_url=server.base_url
     ) as client:
         await client.request("POST", "climate-risk", scope="data", json=[])
-        http = client._pool._client
+        http = client._pool.clients[0]
         views = [
             client.for_customer(OTHER_CUSTOMER),
             client.with_options(timeout=5, max_retries=0, headers={"X-Desk": "a"}),
@@ -102,7 +102,7 @@ async def test_views_open_no_connections(server: LoopbackServer) -> None:
         for view in views * 2:
             await view.request("POST", "climate-risk", scope="data", json=[])
             assert view._pool is client._pool
-            assert view._pool._client is http
+            assert view._pool.clients[0] is http
     assert server.connections == 1
     customers = [request.header_values("x-customer-id") for request in server.requests]
     assert customers == [[CUSTOMER]] + [[OTHER_CUSTOMER], [CUSTOMER], [OTHER_CUSTOMER]] * 2
@@ -152,6 +152,6 @@ async def test_views_of_a_user_http_client_share_it() -> None:
         client = AsyncEmmi(api_key=MULTI_KEY, base_url="https://x.test/api/v1", http_client=http)
         view = client.for_end_user("u1")
         await view.request("GET", "usage", scope="account")
-        assert client._pool._client is http
+        assert client._pool.clients[0] is http
         await client.aclose()
         assert not http.is_closed
