@@ -23,6 +23,7 @@ from emmi_async._exceptions import (
     ValidationError,
 )
 from emmi_async._response import APIResponse, RateLimitInfo
+from emmi_async._sync_support import PortalThreadError
 from emmi_async._version import __version__
 from emmi_async.auth import (
     AccountCustomerAuth,
@@ -40,6 +41,7 @@ from emmi_async.batch import (
     BatchStats,
     Outcome,
 )
+from emmi_async.sync import Emmi
 
 __all__ = [
     "APIConnectionError",
@@ -52,9 +54,11 @@ __all__ = [
     "BatchReport",
     "BatchRunner",
     "BatchStats",
+    "Emmi",
     "MissingAttributionError",
     "MultiTenantAuth",
     "Outcome",
+    "PortalThreadError",
     "RateLimitInfo",
     "SingleTenantAuth",
     "auth_from_key",
