@@ -27,7 +27,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on the package, and on the typing checks of the sync facade."""
+    """mypy --strict on the package (tests/sync checks the facade's typing with mypy too)."""
     session.install("-e", ".[typecheck]")
     session.run("mypy", "--strict", "emmi_async")
 
