@@ -344,12 +344,14 @@ class BatchRunner(Generic[ResultT]):
             if self._attribute is not None:
                 owner, item = self._attribute(item)
             prepared = operation.prepare(item, index)
+            group = None if owner is None else str(owner)
+            self._client_for(run, group)  # an id the auth refuses fails this entity alone
         except (ValueError, TypeError) as exc:
             self._pending(run, Outcome(index, operation.identifier(item), error=exc))
             run.stats.failed += 1
+            self._emit(run, "failed", 1)
             return None
         identifier = operation.identifier(item)
-        group = None if owner is None else str(owner)
         fingerprint, encoded = "", b""
         if run.journal is not None:
             encoded = operation.encode_one(prepared)
@@ -380,10 +382,12 @@ class BatchRunner(Generic[ResultT]):
             result = self._operation.result_from_json(recorded.result)
             self._pending(run, Outcome(index, recorded.identifier, result=result))
             run.stats.succeeded += 1
+            self._emit(run, "done", 1)
         else:
             error = recorded.rebuild_error(str(self._client._url(self._operation.name)))
             self._pending(run, Outcome(index, recorded.identifier, error=error))
             run.stats.failed += 1
+            self._emit(run, "failed", 1)
 
     @staticmethod
     def _pending(run: _Run, outcome: Outcome[Any]) -> None:
@@ -392,8 +396,10 @@ class BatchRunner(Generic[ResultT]):
     @staticmethod
     async def _flush_pending(run: _Run, out: ObjectSendStream[_Delivery]) -> None:
         if run.pending_outcomes:
-            outcomes, run.pending_outcomes = run.pending_outcomes, []
-            await out.send((-1, outcomes))
+            # Taken off the run only once handed over: if the deadline cancels the send,
+            # _expire still finds them there and delivers them.
+            await out.send((-1, run.pending_outcomes))
+            run.pending_outcomes = []
 
     async def _submit(self, run: _Run, job: _Job, jobs: ObjectSendStream[_Job]) -> None:
         await run.window.acquire()
@@ -642,6 +648,7 @@ class BatchRunner(Generic[ResultT]):
         run.next_index += 1
         run.stats.entities += 1
         run.stats.failed += 1
+        self._emit(run, "failed", 1)
         return Outcome(index, self._operation.identifier(item), error=error)
 
 
