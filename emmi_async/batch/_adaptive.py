@@ -1,8 +1,11 @@
 """An AIMD concurrency limit that follows the server: halve on trouble, creep back on success.
 
-Additive increase: +1 over each window of successes (``1/limit`` per success). Multiplicative
-decrease: halve on 429/503 and timeouts, -10 % when latency climbs far above its floor; at
-most once per latency interval, so one burst of simultaneous 429s counts once.
+It starts small and doubles with each window of successes (slow start, so the first wave
+does not hit a rate-limited server at full width), up to the maximum or the first sign of
+trouble. After that, additive increase: +1 over each window of successes (``1/limit`` per
+success). Multiplicative decrease: halve on 429/503 and timeouts, -10 % when latency climbs
+far above its floor; at most once per latency interval, so one burst of simultaneous 429s
+counts once.
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ import anyio
 
 __all__ = ["AdaptiveLimit"]
 
+#: Where the limit starts (when the maximum is larger and the limit adapts).
+SLOW_START = 8
+
 
 class AdaptiveLimit:
     """How many requests a runner may have in flight now, between ``minimum`` and ``maximum``."""
@@ -22,7 +28,8 @@ class AdaptiveLimit:
         self.maximum = maximum
         self.minimum = min(minimum, maximum)
         self.adaptive = adaptive
-        self._limit = float(maximum)
+        self._slow_start = adaptive and maximum > SLOW_START
+        self._limit = float(SLOW_START if self._slow_start else maximum)
         self.in_flight = 0
         self._changed = anyio.Event()
         self._last_decrease = -math.inf
@@ -60,7 +67,8 @@ class AdaptiveLimit:
         if ewma > 3.0 * floor and ewma > floor + 0.5:
             self._decrease(0.9)
         elif self._limit < self.maximum:
-            self._limit = min(float(self.maximum), self._limit + 1.0 / self._limit)
+            step = 1.0 if self._slow_start else 1.0 / self._limit
+            self._limit = min(float(self.maximum), self._limit + step)
 
     def _decrease(self, factor: float) -> None:
         now = time.monotonic()
@@ -68,4 +76,5 @@ class AdaptiveLimit:
         if now - self._last_decrease < interval:
             return
         self._last_decrease = now
+        self._slow_start = False
         self._limit = max(float(self.minimum), self._limit * factor)

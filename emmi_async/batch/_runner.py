@@ -67,13 +67,25 @@ Attribution = Callable[[Any], "str | uuid.UUID | None"]
 _Attributor = Callable[[Any], "tuple[str | uuid.UUID | None, Any]"]
 
 _OVERLOAD_STATUSES = frozenset({429, 503})
+_WINDOW_ENTITIES = 4096
+# How often a producer blocked on a full window checks what an ordered consumer waits for.
+_WINDOW_POLL = 0.05
 _SPLIT_STATUSES = frozenset({413, 422})
 
 
 class _Job:
     """A chunk of prepared items for one attribution group."""
 
-    __slots__ = ("encoded", "fingerprints", "group", "id", "identifiers", "indexes", "prepared")
+    __slots__ = (
+        "encoded",
+        "fingerprints",
+        "group",
+        "holds_slot",
+        "id",
+        "identifiers",
+        "indexes",
+        "prepared",
+    )
 
     def __init__(self, job_id: int, group: str | None) -> None:
         self.id = job_id
@@ -82,6 +94,8 @@ class _Job:
         self.identifiers: list[str | None] = []
         self.prepared: list[Any] = []
         self.fingerprints: list[str] = []
+        self.holds_slot = False
+        """Whether the job took a slot of the window (its delivery frees it)."""
         self.encoded: list[bytes] = []
         """Each item's JSON when it was encoded alone (journal runs: for its fingerprint)."""
 
@@ -140,12 +154,13 @@ class _Run:
         self.consecutive_failures = 0
         self.broken: BatchAbortedError | None = None
         self.unfinished: dict[int, _Job] = {}
-        self.in_transit: dict[int, list[Outcome[Any]]] = {}
         self.groups: dict[str | None, _Job] = {}
         self.pending_outcomes: list[Outcome[Any]] = []
         self.clients: dict[str | None, BaseClient] = {}
         self.next_job = 0
         self.next_index = 0
+        self.next_expected = -1
+        """The index an ordered consumer waits for (-1 when the stream is unordered)."""
         self.iterator: Iterator[Any] | AsyncIterator[Any] | None = None
         self.journal: Journal | None = None
 
@@ -217,9 +232,10 @@ class BatchRunner(Generic[ResultT]):
     async def run(self, entities: Iterable[Any] | AsyncIterable[Any]) -> BatchReport[ResultT]:
         """Run to the end; every outcome in input order, and the stats."""
         outcomes: list[Outcome[ResultT]] = []
-        async with self.stream(entities, ordered=True) as stream:
+        async with self.stream(entities) as stream:  # as completed: no head-of-line wait
             async for outcome in stream:
                 outcomes.append(outcome)
+        outcomes.sort(key=_by_index)
         assert self._run is not None
         return BatchReport(outcomes=outcomes, stats=self._run.stats.snapshot())
 
@@ -228,7 +244,9 @@ class BatchRunner(Generic[ResultT]):
     async def _generate(
         self, entities: Iterable[Any] | AsyncIterable[Any], ordered: bool
     ) -> AsyncIterator[Outcome[ResultT]]:
-        window = max(2 * self.max_concurrency, 4)
+        # Chunks admitted but not yet yielded: enough to keep every worker busy, and (for
+        # small chunks) a few thousand entities, so one slow entity does not stall the rest.
+        window = max(2 * self.max_concurrency, -(-_WINDOW_ENTITIES // self.chunk_size), 4)
         run = self._run = _Run(self, window)
         send, receive = anyio.create_memory_object_stream[_Delivery](window)
         try:
@@ -266,6 +284,7 @@ class BatchRunner(Generic[ResultT]):
             while next_index in waiting:
                 yield waiting.pop(next_index)
                 next_index += 1
+            run.next_expected = next_index
             while finished_jobs and finished_jobs[0] < next_index:
                 heapq.heappop(finished_jobs)
                 run.window.release()
@@ -315,9 +334,10 @@ class BatchRunner(Generic[ResultT]):
                 run.iterator = iter(entities)
                 for item in run.iterator:
                     await self._take(run, item, jobs, out)
-            for job in list(run.groups.values()):
-                await self._submit(run, job, jobs)
+            partials = list(run.groups.values())
             run.groups.clear()
+            for job in partials:
+                await self._submit(run, job, jobs)
             await self._flush_pending(run, out)
 
     async def _take(
@@ -396,13 +416,25 @@ class BatchRunner(Generic[ResultT]):
     @staticmethod
     async def _flush_pending(run: _Run, out: ObjectSendStream[_Delivery]) -> None:
         if run.pending_outcomes:
-            # Taken off the run only once handed over: if the deadline cancels the send,
-            # _expire still finds them there and delivers them.
-            await out.send((-1, run.pending_outcomes))
-            run.pending_outcomes = []
+            outcomes, run.pending_outcomes = run.pending_outcomes, []
+            await _hand_over(out, (-1, outcomes))
 
     async def _submit(self, run: _Run, job: _Job, jobs: ObjectSendStream[_Job]) -> None:
-        await run.window.acquire()
+        """Send ``job`` to the workers once the window has room for it.
+
+        While the window is full, an ordered consumer may be waiting for an entity that
+        sits in a partial chunk of another group: such chunks go out at once, outside the
+        window, or the run would wait forever.
+        """
+        while True:
+            with anyio.move_on_after(_WINDOW_POLL):
+                await run.window.acquire()
+                break
+            for group, waiting_job in list(run.groups.items()):
+                if waiting_job.indexes[0] <= run.next_expected:
+                    del run.groups[group]
+                    await jobs.send(waiting_job)
+        job.holds_slot = True
         await jobs.send(job)
 
     # -- workers ----------------------------------------------------------------------------
@@ -415,10 +447,10 @@ class BatchRunner(Generic[ResultT]):
                 part = _Part(job.indexes, job.identifiers, job.prepared, job.encoded or None)
                 outcomes = await self._send(run, self._client_for(run, job.group), part)
                 self._record(run, job, outcomes)
-                run.in_transit[job.id] = outcomes
                 del run.unfinished[job.id]
-                await out.send((job.indexes[-1], outcomes))
-                del run.in_transit[job.id]
+                last = job.indexes[-1] if job.holds_slot else -1
+                if not await _hand_over(out, (last, outcomes)):
+                    return
 
     def _client_for(self, run: _Run, group: str | None) -> BaseClient:
         client = run.clients.get(group)
@@ -582,10 +614,17 @@ class BatchRunner(Generic[ResultT]):
         ]
 
     def _note_rate_limit(self, run: _Run, rate_limit: Any) -> None:
-        """Pause politely when the server says the window is used up."""
-        if rate_limit is not None and rate_limit.remaining == 0 and rate_limit.reset:
-            reset = min(float(rate_limit.reset), self.max_retry_after)
-            run.pause_until = max(run.pause_until, time.monotonic() + reset)
+        """Pause politely when the server says its quota is used up.
+
+        The pause is the time one more request's worth of quota takes to come back
+        (``reset / limit``, as the quota refills over the window), not the whole window:
+        the adaptive limit, halved by any 429, does the rest.
+        """
+        if rate_limit is None or rate_limit.remaining != 0 or not rate_limit.reset:
+            return
+        reset = min(float(rate_limit.reset), self.max_retry_after)
+        pause = reset / rate_limit.limit if rate_limit.limit else reset
+        run.pause_until = max(run.pause_until, time.monotonic() + min(reset, pause))
 
     def _record(self, run: _Run, job: _Job, outcomes: list[Outcome[Any]]) -> None:
         journal = run.journal
@@ -615,8 +654,7 @@ class BatchRunner(Generic[ResultT]):
     async def _expire(self, run: _Run, out: ObjectSendStream[_Delivery]) -> None:
         """Give every entity without an outcome one: the deadline passed."""
         error = BatchDeadlineError(f"the batch deadline of {self.deadline:g} s passed")
-        deliveries: list[list[Outcome[Any]]] = list(run.in_transit.values())
-        deliveries.append(run.pending_outcomes)
+        deliveries: list[list[Outcome[Any]]] = [run.pending_outcomes]
         run.pending_outcomes = []
         for job in run.unfinished.values():
             part = _Part(job.indexes, job.identifiers, job.prepared)
@@ -685,6 +723,20 @@ class OutcomeStream(Generic[ResultT]):
 # -- helpers ---------------------------------------------------------------------------------
 
 
+async def _hand_over(out: ObjectSendStream[_Delivery], delivery: _Delivery) -> bool:
+    """Give outcomes to the consumer; ``False`` if it has gone (stopped iterating).
+
+    Shielded: a hand-off that the deadline interrupted half-way could neither say whether
+    the consumer got the outcomes nor be retried without risking duplicates.
+    """
+    with anyio.CancelScope(shield=True):
+        try:
+            await out.send(delivery)
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+            return False
+    return True
+
+
 def _sole_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
     """The one error inside nested task-group groups (the group itself if there are more).
 
@@ -702,6 +754,10 @@ def _leaves(error: BaseException) -> Iterator[BaseException]:
             yield from _leaves(inner)
     else:
         yield error
+
+
+def _by_index(outcome: Outcome[Any]) -> int:
+    return outcome.index
 
 
 def _check_int(name: str, value: object, low: int, high: int) -> int:

@@ -125,23 +125,27 @@ async def test_uneven_groups_as_completed(
     assert per_subject(server, server.keys.multi) == collections.Counter(groups)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TimeoutError,
-    reason="ordered run + attribution deadlocks: an early entity of a rare group waits in a "
-    "partial chunk, the chunks of the common group fill the window, and in input order "
-    "no window slot is given back before that entity's outcome",
-)
-async def test_ordered_run_with_one_early_entity_of_a_rare_group() -> None:
-    """``run()`` is ordered: a rare group's partial chunk must not stall it."""
+@pytest.mark.parametrize("how", ["run", "ordered_stream"])
+async def test_one_early_entity_of_a_rare_group_does_not_stall(how: str) -> None:
+    """A rare group's partial chunk must not stall the run.
+
+    More entities than the window holds (about 4,100 at chunk size 5): the common group's
+    chunks fill it while the ordered consumer waits for entity 0, which sits alone in the
+    rare group's partial chunk until the producer sends that chunk out.
+    """
+    count = 5000
     inputs = [{**entity(0), "end_user": "rare"}]
-    inputs += [{**entity(i), "end_user": "common"} for i in range(1, 400)]
+    inputs += [{**entity(i), "end_user": "common"} for i in range(1, count)]
     server = ReferenceServer()
     async with server, server.client("multi") as client:
         runner = client.batch(
             client.emissions.estimate, attribute="end_user", chunk_size=5, max_concurrency=1
         )
-        with anyio.fail_after(2):  # the whole run takes a fraction of a second
-            report = await runner.run(inputs)
-    assert report.ok
-    assert per_subject(server, server.keys.multi) == {"rare": 1, "common": 399}
+        with anyio.fail_after(60):  # a deadlock waits forever; the run takes seconds
+            if how == "run":
+                outcomes = (await runner.run(inputs)).outcomes
+            else:
+                outcomes = [outcome async for outcome in runner.stream(inputs, ordered=True)]
+    assert [outcome.index for outcome in outcomes] == list(range(count))
+    assert all(outcome.ok for outcome in outcomes)
+    assert per_subject(server, server.keys.multi) == {"rare": 1, "common": count - 1}
