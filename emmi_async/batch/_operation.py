@@ -36,15 +36,17 @@ class Operation(Protocol):
         """The item's identifier, read leniently (also from a bad item)."""
 
     def encode(self, prepared: Sequence[Any]) -> bytes | None:
-        """The request body for a chunk (``None`` for a GET)."""
+        """The request body for a chunk of prepared items (``None`` for a GET)."""
 
     async def send(
-        self, client: BaseClient, prepared: Sequence[Any], body: bytes | None
+        self, client: BaseClient, items: Sequence[Any], body: bytes | None
     ) -> tuple[list[Any], APIResponse]:
-        """One request for the chunk: exactly one result per item, in order."""
+        """One request for the chunk (``body``, or the items themselves for a GET):
+        exactly one result per item, in order."""
 
     joins_encoded: bool
-    """Whether a chunk's body is its items' :meth:`encode_one` joined as a JSON array."""
+    """Whether a chunk's body is its items' :meth:`encode_one` joined as a JSON array
+    (the runner then keeps only those bytes of each item)."""
 
     def encode_one(self, prepared: Any) -> bytes:
         """One item's JSON, for the journal's same-input check (and, if it joins, the body)."""

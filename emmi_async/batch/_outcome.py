@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Sequence
 from typing import Generic, Literal, TypeAlias, TypeVar
@@ -21,6 +22,8 @@ __all__ = [
 ]
 
 ResultT = TypeVar("ResultT")
+
+_LATENCY_SAMPLES = 10_000
 
 
 class BatchDeadlineError(EmmiError):
@@ -85,6 +88,17 @@ class BatchStats:
     started: float = attrs.field(factory=time.perf_counter, repr=False)
     finished: float | None = attrs.field(default=None, repr=False)
     latencies: list[float] = attrs.field(factory=list, repr=False)
+    """Request latencies in seconds: all of them up to 10,000, then a uniform sample."""
+    _rng: random.Random = attrs.field(factory=lambda: random.Random(0), repr=False, eq=False)
+
+    def record_latency(self, latency: float) -> None:
+        """Add one request's latency (reservoir sampling keeps memory bounded)."""
+        if len(self.latencies) < _LATENCY_SAMPLES:
+            self.latencies.append(latency)
+            return
+        slot = self._rng.randrange(self.requests)
+        if slot < _LATENCY_SAMPLES:
+            self.latencies[slot] = latency
 
     @property
     def done(self) -> int:
