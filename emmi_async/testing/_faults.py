@@ -4,9 +4,10 @@ A :class:`FaultConfig` gives a probability per fault kind; a :class:`FaultInject
 from a seeded ``random.Random``, once per request, so a run is reproducible from its seed
 (for a given arrival order) and a retried request draws again and may succeed. Faults are
 decided before authentication, as by the network, proxies and overloaded servers in front
-of the service: an injected status or a dropped connection is answered without
-processing the request (and is not counted as usage); a truncated, malformed or slow
-body mangles the delivery of the real, processed response.
+of the service: an injected status is answered without processing the request (and is
+not counted as usage); a dropped connection, or a truncated, malformed or slow body,
+spoils the delivery of the real, processed response (counted as usage, as when a network
+fails after the server did the work).
 """
 
 from __future__ import annotations
