@@ -42,6 +42,7 @@ def generate(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """The benchmarks in quick mode (full runs: see benchmarks/README.md)."""
-    session.install("-e", ".[test]", "aiohttp")
+    # httpx-aiohttp: a candidate that benchmarks/transports.py compares against.
+    session.install("-e", ".[test]", "httpx-aiohttp")
     for script in session.posargs or ["benchmarks/models.py"]:
         session.run("python", script, "--quick")
