@@ -281,8 +281,9 @@ def _class_structure(conv: cattrs.Converter, cls: type[Any]) -> StructureHook:
     known = frozenset(name for name in names if name != "extra")
 
     def split(data: Mapping[str, Any]) -> dict[str, Any]:
-        fields = {key: value for key, value in data.items() if key in known}
-        fields["extra"] = {key: value for key, value in data.items() if key not in known}
+        # A C-level copy and set difference; Python-level work only per unknown key.
+        fields = dict(data)
+        fields["extra"] = {key: fields.pop(key) for key in data.keys() - known}
         return fields
 
     def structure_class(data: Any, _: Any = None) -> Any:
