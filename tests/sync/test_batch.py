@@ -118,7 +118,9 @@ def test_a_dropped_stream_is_cancelled(client: Emmi) -> None:
 
 
 def test_the_bridge_buffers_a_bounded_number_of_outcomes(client: Emmi) -> None:
-    total = 5_000
+    # More than everything may hold ahead of a stalled consumer: the runner's window
+    # (~4,100 entities) and outcome buffer (as many), and the bridge's buffer.
+    total = 20_000
     runner = client.batch(client.emissions.estimate, max_concurrency=2)
     with runner.stream(_portfolio(total)) as stream:
         first = next(stream)
