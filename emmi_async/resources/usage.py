@@ -5,23 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from emmi_async.models import Usage, decode
+from emmi_async.models import Usage, decode, structure
 from emmi_async.resources._base import Resource
 
 __all__ = ["UsageResource"]
 
 
 def _as_date(name: str, value: object) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise ValueError(f"{name} must be a date or 'YYYY-MM-DD', got {value!r}")
+    """``value`` as a date, through the models' date hook; the error names the parameter."""
+    try:
+        return structure(value, dt.date)
+    except ValueError:
+        raise ValueError(f"{name} must be a date or 'YYYY-MM-DD', got {value!r}") from None
 
 
 class UsageResource(Resource):
