@@ -16,7 +16,6 @@ pool, whose timeout then cannot fire.
 from __future__ import annotations
 
 import os
-import sys
 from typing import Any
 
 import anyio
@@ -177,7 +176,3 @@ class Pool:
         if self._user_client is None and self._generation == _fork_generation:
             for client, _ in shards:
                 await client.aclose()
-
-
-def python_version() -> str:
-    return "{}.{}.{}".format(*sys.version_info[:3])

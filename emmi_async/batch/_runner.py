@@ -489,7 +489,7 @@ class BatchRunner(Generic[ResultT]):
                         part.indexes, part.identifiers, results, strict=True
                     )
                 ]
-            decision = self._decide(run, error, attempts, len(part.indexes))
+            decision = self._decide(run, error, attempts)
             if decision == "split":
                 return await self._split(run, client, part, error, attempts)
             if decision == "fail":
@@ -517,7 +517,7 @@ class BatchRunner(Generic[ResultT]):
             run.limit.release(None)
 
     def _decide(
-        self, run: _Run, error: EmmiError, attempts: int, size: int
+        self, run: _Run, error: EmmiError, attempts: int
     ) -> Literal["split", "fail"] | float:
         """``"split"``, ``"fail"``, or the seconds to wait before retrying."""
         status = error.status_code if isinstance(error, APIStatusError) else None
