@@ -44,7 +44,7 @@ from emmi_async.auth import (
     redact_key,
 )
 
-__all__ = ["DEFAULT_TIMEOUT", "BaseClient", "MalformedResponseError"]
+__all__ = ["DEFAULT_TIMEOUT", "BaseClient", "MalformedResponseError", "parse_body"]
 
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 """Reads may take a minute (100-entity analyses), connects fail fast. The pool timeout
@@ -351,12 +351,15 @@ class BaseClient:
         json: Any = None,
         params: Mapping[str, str | int] | None = None,
         max_retries: int | None = None,
+        parse: bool = True,
     ) -> APIResponse:
         """Send one API call, retrying what is transient; the decoded 2xx response.
 
         ``path`` is relative to the base URL (``"emissions-estimates"``; ``""`` for the
         root). Raises an :class:`~emmi_async.APIStatusError` subclass for error statuses
         and :class:`~emmi_async.APIConnectionError` when no usable response came.
+        ``parse=False`` leaves the body as bytes in ``data``, for the caller to parse when
+        it needs it (:func:`parse_body`); a body that is not JSON is then not retried here.
         """
         if json is not None:
             content = orjson.dumps(json)
@@ -378,7 +381,7 @@ class BaseClient:
                 extensions=extensions,
             )
             sent_at = time.perf_counter()
-            response, outcome = await self._send_once(http, gate, request)
+            response, outcome = await self._send_once(http, gate, request, parse)
             if isinstance(outcome, APIResponse.Data):
                 assert response is not None
                 if logger.isEnabledFor(logging.DEBUG):
@@ -411,7 +414,7 @@ class BaseClient:
 
     @staticmethod
     async def _send_once(
-        http: httpx.AsyncClient, gate: anyio.CapacityLimiter, request: httpx.Request
+        http: httpx.AsyncClient, gate: anyio.CapacityLimiter, request: httpx.Request, parse: bool
     ) -> tuple[httpx.Response | None, APIResponse.Data | EmmiError]:
         """Send ``request`` once: the response (if any) and its decoded body or error."""
         try:
@@ -430,14 +433,12 @@ class BaseClient:
             _redact_request(request)
         if not response.is_success:
             return response, make_status_error(response)
+        if not parse:
+            return response, APIResponse.Data(response.content)
         try:
-            data = orjson.loads(response.content) if response.content else None
-        except orjson.JSONDecodeError as exc:
-            message = (
-                f"{_where(request)}: {response.status_code} with a body that is not JSON ({exc})"
-            )
-            return response, MalformedResponseError(message, request=request)
-        return response, APIResponse.Data(data)
+            return response, APIResponse.Data(_loads(response))
+        except MalformedResponseError as error:
+            return response, error
 
     def _retry_delay(
         self,
@@ -473,6 +474,27 @@ class BaseClient:
             attempt,
             response.headers.get("x-request-id"),
         )
+
+
+def parse_body(response: APIResponse) -> Any:
+    """The JSON of a response fetched with ``parse=False`` (``None`` for an empty body).
+
+    Raises :class:`MalformedResponseError` (with ``attempts`` set) when it is not JSON.
+    """
+    try:
+        return _loads(response.http_response)
+    except MalformedResponseError as error:
+        error.attempts = response.attempts
+        raise
+
+
+def _loads(response: httpx.Response) -> Any:
+    try:
+        return orjson.loads(response.content) if response.content else None
+    except orjson.JSONDecodeError as exc:
+        request = response.request
+        message = f"{_where(request)}: {response.status_code} with a body that is not JSON ({exc})"
+        raise MalformedResponseError(message, request=request) from None
 
 
 def _where(request: httpx.Request) -> str:

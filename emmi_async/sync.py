@@ -323,12 +323,15 @@ class Emmi(SyncClient[AsyncEmmi]):
         json: Any = None,
         params: Mapping[str, str | int] | None = None,
         max_retries: int | None = None,
+        parse: bool = True,
     ) -> APIResponse:
         """Send one API call, retrying what is transient; the decoded 2xx response.
 
         ``path`` is relative to the base URL (``"emissions-estimates"``; ``""`` for the
         root). Raises an :class:`~emmi_async.APIStatusError` subclass for error statuses
         and :class:`~emmi_async.APIConnectionError` when no usable response came.
+        ``parse=False`` leaves the body as bytes in ``data``, for the caller to parse when
+        it needs it (:func:`parse_body`); a body that is not JSON is then not retried here.
         """
         return self._portal.call(
             self._async.request,
@@ -339,6 +342,7 @@ class Emmi(SyncClient[AsyncEmmi]):
             json=json,
             params=params,
             max_retries=max_retries,
+            parse=parse,
         )
 
 

@@ -1,8 +1,10 @@
 """Adapters that let one runner drive any endpoint: analysis POSTs and hazard look-ups.
 
 An adapter prepares one input item (coerce + validate, raising for a bad one), encodes a
-chunk, sends it once (``max_retries=0``: the runner owns retries), and converts a result
-to and from JSON for the journal.
+chunk, fetches its response once (``max_retries=0``: the runner owns retries), decodes
+that response into one result per item, and converts a result to and from JSON for the
+journal. Fetching and decoding are separate steps so that the runner can keep a response
+as bytes until its consumer is ready for the results (see ``_runner``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from emmi_async._base_client import BaseClient
+from emmi_async._base_client import BaseClient, parse_body
 from emmi_async._exceptions import EntityValidationError, ResponseMismatchError
 from emmi_async._response import APIResponse
 from emmi_async.models import AnalysisSpec, HazardRisk, decode, structure, to_json
@@ -38,11 +40,18 @@ class Operation(Protocol):
     def encode(self, prepared: Sequence[Any]) -> bytes | None:
         """The request body for a chunk of prepared items (``None`` for a GET)."""
 
-    async def send(
+    async def fetch(
         self, client: BaseClient, items: Sequence[Any], body: bytes | None
-    ) -> tuple[list[Any], APIResponse]:
-        """One request for the chunk (``body``, or the items themselves for a GET):
-        exactly one result per item, in order."""
+    ) -> APIResponse:
+        """One request for the chunk (``body``, or the items themselves for a GET); the
+        response's body is left unparsed."""
+
+    def decode(self, response: APIResponse, count: int) -> list[Any]:
+        """Exactly ``count`` results, in order, from a response of :meth:`fetch`.
+
+        Raises an :class:`~emmi_async.EmmiError` (a body that is not JSON, does not fit the
+        models, or holds another number of results) that the runner may retry.
+        """
 
     joins_encoded: bool
     """Whether a chunk's body is its items' :meth:`encode_one` joined as a JSON array
@@ -91,19 +100,21 @@ class AnalysisOperation:
     def encode(self, prepared: Sequence[Any]) -> bytes | None:
         return self.spec.encode(prepared)
 
-    async def send(
+    async def fetch(
         self, client: BaseClient, prepared: Sequence[Any], body: bytes | None
-    ) -> tuple[list[Any], APIResponse]:
-        response = await client.request(
-            "POST", self.name, scope="data", content=body, max_retries=0
+    ) -> APIResponse:
+        return await client.request(
+            "POST", self.name, scope="data", content=body, max_retries=0, parse=False
         )
-        results = self.spec.decode(response.data)
-        if len(results) != len(prepared):
+
+    def decode(self, response: APIResponse, count: int) -> list[Any]:
+        results = self.spec.decode(parse_body(response))
+        if len(results) != count:
             raise ResponseMismatchError(
-                f"{self.name}: sent {len(prepared)} entities, the response holds "
+                f"{self.name}: sent {count} entities, the response holds "
                 f"{len(results)} results (request id {response.request_id})"
             )
-        return results, response
+        return results
 
     joins_encoded = True
 
@@ -143,18 +154,21 @@ class HazardOperation:
     def encode(self, prepared: Sequence[Any]) -> bytes | None:
         return None
 
-    async def send(
+    async def fetch(
         self, client: BaseClient, prepared: Sequence[Any], body: bytes | None
-    ) -> tuple[list[Any], APIResponse]:
+    ) -> APIResponse:
         ((latitude, longitude),) = prepared
-        response = await client.request(
+        return await client.request(
             "GET",
             self.name,
             scope="data",
             params={"latitude": repr(latitude), "longitude": repr(longitude)},
             max_retries=0,
+            parse=False,
         )
-        return [decode(response.data, HazardRisk)], response
+
+    def decode(self, response: APIResponse, count: int) -> list[Any]:
+        return [decode(parse_body(response), HazardRisk)]
 
     joins_encoded = False
 

@@ -32,6 +32,7 @@ import anyio
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 from emmi_async._base_client import BaseClient
+from emmi_async._response import APIResponse
 
 if sys.version_info < (3, 11):
     from exceptiongroup import BaseExceptionGroup
@@ -68,6 +69,7 @@ _Attributor = Callable[[Any], "tuple[str | uuid.UUID | None, Any]"]
 
 _OVERLOAD_STATUSES = frozenset({429, 503})
 _WINDOW_ENTITIES = 4096
+_DECODE_AHEAD_ENTITIES = 256
 # How often a producer blocked on a full window checks what an ordered consumer waits for.
 _WINDOW_POLL = 0.05
 _SPLIT_STATUSES = frozenset({413, 422})
@@ -117,9 +119,19 @@ class _Part:
         return self.subset(range(middle)), self.subset(range(middle, len(self.indexes)))
 
 
-# Items on the outcome stream: (index of the job's last item or -1, outcomes).
-# Items of a job (index >= 0) free a slot of the window once they have been yielded.
-_Delivery = tuple[int, list[Outcome[Any]]]
+class _Ticket:
+    """Whether a job's worker holds one of the run's decode slots (see ``_Run.decode``)."""
+
+    __slots__ = ("holds",)
+
+    def __init__(self) -> None:
+        self.holds = False
+
+
+# Items on the outcome stream: (index of the job's last item or -1, outcomes, whether they
+# hold a decode slot). Items of a job (index >= 0) free a slot of the window once they
+# have been yielded; a decode slot is freed once the outcomes reach the consumer.
+_Delivery = tuple[int, list[Outcome[Any]], bool]
 
 
 class _Run:
@@ -127,6 +139,14 @@ class _Run:
 
     def __init__(self, runner: BatchRunner[Any], window: int) -> None:
         self.stats = BatchStats()
+        self.decode = anyio.Semaphore(max(2, -(-_DECODE_AHEAD_ENTITIES // runner.chunk_size)))
+        """Slots for chunks whose results are decoded but not yet taken by the consumer.
+
+        A response waits as bytes until its chunk gets a slot. Results decoded far ahead
+        of the consumer (a burst of responses answered in one loop iteration) outlive two
+        young collections of the cyclic GC and pile up in the oldest generation, whose
+        full collections then took ~30 % of the CPU of a run.
+        """
         self.limit = AdaptiveLimit(
             maximum=runner.max_concurrency,
             minimum=runner.min_concurrency,
@@ -243,7 +263,9 @@ class BatchRunner(Generic[ResultT]):
                             async for outcome in self._in_order(run, receive):
                                 yield outcome
                         else:
-                            async for last, outcomes in receive:
+                            async for last, outcomes, decoded in receive:
+                                if decoded:
+                                    run.decode.release()
                                 for outcome in outcomes:
                                     yield outcome
                                 if last >= 0:
@@ -261,7 +283,9 @@ class BatchRunner(Generic[ResultT]):
         waiting: dict[int, Outcome[ResultT]] = {}
         finished_jobs: list[int] = []
         next_index = 0
-        async for last, outcomes in receive:
+        async for last, outcomes, decoded in receive:
+            if decoded:
+                run.decode.release()
             for outcome in outcomes:
                 waiting[outcome.index] = outcome
             if last >= 0:
@@ -401,7 +425,7 @@ class BatchRunner(Generic[ResultT]):
     async def _flush_pending(run: _Run, out: ObjectSendStream[_Delivery]) -> None:
         if run.pending_outcomes:
             outcomes, run.pending_outcomes = run.pending_outcomes, []
-            await _hand_over(out, (-1, outcomes))
+            await _hand_over(out, (-1, outcomes, False))
 
     async def _submit(self, run: _Run, job: _Job, jobs: ObjectSendStream[_Job]) -> None:
         """Send ``job`` to the workers once the window has room for it.
@@ -426,15 +450,23 @@ class BatchRunner(Generic[ResultT]):
     async def _work(
         self, run: _Run, jobs: ObjectReceiveStream[_Job], out: ObjectSendStream[_Delivery]
     ) -> None:
+        # The outcomes live in _complete's frame, not here: an idle worker waiting for its
+        # next job must not keep its last results alive (64 workers held 6,400 results,
+        # which the cyclic GC then scanned again and again).
         async with jobs:
             async for job in jobs:
-                part = _Part(job.indexes, job.identifiers, job.items)
-                outcomes = await self._send(run, self._client_for(run, job.group), part)
-                self._record(run, job, outcomes)
-                del run.unfinished[job.id]
-                last = job.indexes[-1] if job.holds_slot else -1
-                if not await _hand_over(out, (last, outcomes)):
+                if not await _hand_over(out, await self._complete(run, job)):
                     return
+
+    async def _complete(self, run: _Run, job: _Job) -> _Delivery:
+        """Send ``job`` until every item has an outcome; record them in the journal."""
+        part = _Part(job.indexes, job.identifiers, job.items)
+        ticket = _Ticket()
+        outcomes = await self._send(run, self._client_for(run, job.group), part, ticket)
+        self._record(run, job, outcomes)
+        del run.unfinished[job.id]
+        last = job.indexes[-1] if job.holds_slot else -1
+        return last, outcomes, ticket.holds
 
     def _client_for(self, run: _Run, group: str | None) -> BaseClient:
         client = run.clients.get(group)
@@ -449,8 +481,14 @@ class BatchRunner(Generic[ResultT]):
             run.clients[group] = client
         return client
 
-    async def _send(self, run: _Run, client: BaseClient, part: _Part) -> list[Outcome[Any]]:
-        """Send ``part`` until it succeeds, splits or fails: one outcome per item."""
+    async def _send(
+        self, run: _Run, client: BaseClient, part: _Part, ticket: _Ticket
+    ) -> list[Outcome[Any]]:
+        """Send ``part`` until it succeeds, splits or fails: one outcome per item.
+
+        A response is decoded once the job holds a decode slot (``ticket``), which it
+        keeps until its outcomes reach the consumer.
+        """
         operation = self._operation
         if operation.joins_encoded:
             body: bytes | None = b"[" + b",".join(part.items) + b"]"
@@ -466,7 +504,7 @@ class BatchRunner(Generic[ResultT]):
             started = time.perf_counter()
             error: EmmiError | None = None
             try:
-                results, response = await operation.send(client, part.items, body)
+                response = await operation.fetch(client, part.items, body)
             except EmmiError as exc:
                 error = exc
             finally:
@@ -479,8 +517,10 @@ class BatchRunner(Generic[ResultT]):
                 run.stats.concurrency = run.limit.limit
                 self._emit(run, "concurrency", run.limit.limit)
             if error is None:
+                self._note_rate_limit(run, response.rate_limit)  # before waiting to decode
+                error, results = await self._decode(run, response, len(part.indexes), ticket)
+            if error is None:
                 run.consecutive_failures = 0
-                self._note_rate_limit(run, response.rate_limit)
                 run.stats.succeeded += len(results)
                 self._emit(run, "done", len(results))
                 return [
@@ -491,7 +531,7 @@ class BatchRunner(Generic[ResultT]):
                 ]
             decision = self._decide(run, error, attempts)
             if decision == "split":
-                return await self._split(run, client, part, error, attempts)
+                return await self._split(run, client, part, error, attempts, ticket)
             if decision == "fail":
                 return self._fail(run, part, error, attempts)
             assert isinstance(decision, float)
@@ -499,6 +539,26 @@ class BatchRunner(Generic[ResultT]):
             run.stats.retries += 1
             self._emit(run, "retried", len(part.indexes))
             await anyio.sleep(wait)
+
+    async def _decode(
+        self, run: _Run, response: APIResponse, count: int, ticket: _Ticket
+    ) -> tuple[EmmiError | None, list[Any]]:
+        """The response's results once the job holds a decode slot, or why it has none.
+
+        A slot taken for a response that does not decode is given back at once: the
+        retry may wait seconds, and would hold up every other chunk meanwhile.
+        """
+        taken = not ticket.holds
+        if taken:
+            await run.decode.acquire()
+            ticket.holds = True
+        try:
+            return None, self._operation.decode(response, count)
+        except EmmiError as error:
+            if taken:
+                ticket.holds = False
+                run.decode.release()
+            return error, []
 
     @staticmethod
     async def _take_slot(run: _Run) -> None:
@@ -559,7 +619,13 @@ class BatchRunner(Generic[ResultT]):
         return self._policy.backoff(attempts - 1)
 
     async def _split(
-        self, run: _Run, client: BaseClient, part: _Part, error: EmmiError, attempts: int
+        self,
+        run: _Run,
+        client: BaseClient,
+        part: _Part,
+        error: EmmiError,
+        attempts: int,
+        ticket: _Ticket,
     ) -> list[Outcome[Any]]:
         """Isolate what the server refused: named entities fail, the rest is sent again."""
         size = len(part.indexes)
@@ -581,13 +647,15 @@ class BatchRunner(Generic[ResultT]):
                 return failed
             run.stats.splits += 1
             self._emit(run, "split", size)
-            return failed + await self._send(run, client, part.subset(rest))
+            return failed + await self._send(run, client, part.subset(rest), ticket)
         if size == 1:
             return self._fail(run, part, error, attempts)
         run.stats.splits += 1
         self._emit(run, "split", size)
         left, right = part.halves()
-        return await self._send(run, client, left) + await self._send(run, client, right)
+        return await self._send(run, client, left, ticket) + await self._send(
+            run, client, right, ticket
+        )
 
     def _fail(self, run: _Run, part: _Part, error: Exception, attempts: int) -> list[Outcome[Any]]:
         run.stats.failed += len(part.indexes)
@@ -646,7 +714,7 @@ class BatchRunner(Generic[ResultT]):
         with anyio.CancelScope(shield=True):
             for outcomes in deliveries:
                 if outcomes:
-                    await out.send((-1, outcomes))
+                    await out.send((-1, outcomes, False))
             # The input not read yet: its failures go out in batches, as it is read.
             late: list[Outcome[Any]] = []
             iterator = run.iterator
@@ -654,16 +722,16 @@ class BatchRunner(Generic[ResultT]):
                 async for item in iterator:
                     late.append(self._late(run, item, error))
                     if len(late) >= 100:
-                        await out.send((-1, late))
+                        await out.send((-1, late, False))
                         late = []
             elif iterator is not None:
                 for item in iterator:
                     late.append(self._late(run, item, error))
                     if len(late) >= 100:
-                        await out.send((-1, late))
+                        await out.send((-1, late, False))
                         late = []
             if late:
-                await out.send((-1, late))
+                await out.send((-1, late, False))
 
     def _late(self, run: _Run, item: Any, error: BatchDeadlineError) -> Outcome[Any]:
         index = run.next_index

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 import tracemalloc
 from collections.abc import Iterator
 from typing import Any
 
+import anyio
 import pytest
 
+from emmi_async.models import TemperatureAlignmentResult
 from emmi_async.testing import ReferenceServer
 
 pytestmark = pytest.mark.anyio
@@ -60,3 +63,34 @@ async def test_streaming_200k_entities_keeps_memory_bounded() -> None:
     warm = blocks[1]
     assert max(blocks) - warm < 200_000, blocks
     assert 0 < peak < 4_000_000, peak
+
+
+def live_results() -> int:
+    return sum(1 for obj in gc.get_objects() if type(obj) is TemperatureAlignmentResult)
+
+
+async def test_results_are_decoded_only_as_a_slow_consumer_takes_them() -> None:
+    """Results exist (as objects the GC scans) only a few chunks ahead of the consumer.
+
+    Answers wait as bytes until the consumer is near; an idle worker keeps nothing of its
+    last chunk. Here 8 workers and a window of 41 chunks could otherwise hold some 4,900
+    decoded results at once; a few chunks ahead is at most 4 x 100.
+    """
+    total, chunk = 3_000, 100
+    seen: list[int] = []
+    async with ReferenceServer(canned=True) as server, server.client() as client:
+        runner = client.batch(
+            client.temperature_alignment.assess, chunk_size=chunk, max_concurrency=8
+        )
+        count = 0
+        async with runner.stream(portfolio(total)) as stream:
+            async for outcome in stream:
+                assert outcome.ok
+                count += 1
+                await anyio.sleep(0.0002)  # a consumer slower than the server
+                if count % 250 == 0:
+                    del outcome
+                    seen.append(live_results())
+    assert count == total
+    assert len(seen) == total // 250
+    assert max(seen) <= 4 * chunk, seen

@@ -22,7 +22,7 @@ from emmi_async import (
     ServerError,
     ValidationError,
 )
-from emmi_async._base_client import MalformedResponseError
+from emmi_async._base_client import MalformedResponseError, parse_body
 
 from ._support import Recorder, error, mock_client
 from .conftest import SleepRecorder
@@ -183,6 +183,21 @@ async def test_invalid_json_success_body(sleeps: SleepRecorder) -> None:
     async with client:
         with pytest.raises(MalformedResponseError, match="200 with a body that is not JSON"):
             await client.request("GET", "health", scope="public")
+
+
+async def test_unparsed_body_is_parsed_on_demand(sleeps: SleepRecorder) -> None:
+    replies = [httpx.Response(200, content=b'{"status": "ok"}'), httpx.Response(200, content=b"<h")]
+    client, _ = mock_client(Recorder(replies), max_retries=0)
+    async with client:
+        good = await client.request("GET", "health", scope="public", parse=False)
+        assert good.data == b'{"status": "ok"}'
+        assert parse_body(good) == {"status": "ok"}
+        bad = await client.request("GET", "health", scope="public", parse=False)
+        assert bad.data == b"<h"  # not JSON, yet not refused (nor retried) by the pipeline
+        with pytest.raises(MalformedResponseError, match="200 with a body that is not JSON") as info:
+            parse_body(bad)
+    assert info.value.attempts == 1
+    assert sleeps.calls == []
 
 
 async def test_status_errors_survive_pickling() -> None:
