@@ -50,6 +50,7 @@ class APIResponse:
     """A 2xx response: its decoded JSON ``data`` and what the pipeline learnt sending it."""
 
     data: Any
+    """The decoded JSON (the body's bytes when the request was sent with ``parse=False``)."""
     status_code: int
     request_id: str | None
     rate_limit: RateLimitInfo | None

@@ -194,7 +194,8 @@ async def test_unparsed_body_is_parsed_on_demand(sleeps: SleepRecorder) -> None:
         assert parse_body(good) == {"status": "ok"}
         bad = await client.request("GET", "health", scope="public", parse=False)
         assert bad.data == b"<h"  # not JSON, yet not refused (nor retried) by the pipeline
-        with pytest.raises(MalformedResponseError, match="200 with a body that is not JSON") as info:
+        not_json = "200 with a body that is not JSON"
+        with pytest.raises(MalformedResponseError, match=not_json) as info:
             parse_body(bad)
     assert info.value.attempts == 1
     assert sleeps.calls == []
