@@ -142,10 +142,10 @@ class _Run:
         self.decode = anyio.Semaphore(max(2, -(-_DECODE_AHEAD_ENTITIES // runner.chunk_size)))
         """Slots for chunks whose results are decoded but not yet taken by the consumer.
 
-        A response waits as bytes until its chunk gets a slot. Results decoded far ahead
-        of the consumer (a burst of responses answered in one loop iteration) outlive two
-        young collections of the cyclic GC and pile up in the oldest generation, whose
-        full collections then took ~30 % of the CPU of a run.
+        A response waits as bytes (which the cyclic GC does not scan) until its chunk gets
+        a slot, so a slow consumer never has thousands of decoded results waiting ahead of
+        it, each surviving into the GC's oldest generation and rescanned by every full
+        collection.
         """
         self.limit = AdaptiveLimit(
             maximum=runner.max_concurrency,
