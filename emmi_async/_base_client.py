@@ -32,7 +32,7 @@ from emmi_async._exceptions import (
 from emmi_async._logging import logger, setup_from_env
 from emmi_async._pool import Pool
 from emmi_async._response import APIResponse, RateLimitInfo
-from emmi_async._retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
+from emmi_async._retry import RetryPolicy, call_delay, parse_retry_after
 from emmi_async._settings import resolve_auth, resolve_base_url
 from emmi_async._version import __version__
 from emmi_async.auth import (
@@ -308,6 +308,10 @@ class BaseClient:
 
     # -- the pipeline ----------------------------------------------------------------------
 
+    def url_for(self, path: str) -> httpx.URL:
+        """The full URL of an API ``path`` (``"emissions-estimates"``; ``""`` for the root)."""
+        return self._url(path)
+
     def _url(self, path: str) -> httpx.URL:
         url = self._urls.get(path)
         if url is None:
@@ -447,19 +451,15 @@ class BaseClient:
         retries_so_far: int,
         retries_left: int,
     ) -> float | None:
-        """Seconds to wait before retrying, or ``None`` to raise ``error`` now."""
-        if isinstance(error, APIStatusError) and error.status_code not in RETRYABLE_STATUSES:
-            return None
-        retry_after = None
-        if response is not None:
-            retry_after = parse_retry_after(response.headers)
-            if retry_after is not None and retry_after > self._retry_policy.max_retry_after:
-                return None  # the server wants a longer pause than a call should block
-        if retries_left <= 0:
-            return None
-        if retry_after is not None:
-            return retry_after
-        return self._retry_policy.backoff(retries_so_far)
+        """Seconds to wait before retrying, or ``None`` to raise ``error`` now (the rule is
+        :func:`~emmi_async._retry.call_delay`)."""
+        del response  # the error carries the server's Retry-After
+        return call_delay(
+            error,
+            retries_left=retries_left,
+            backoff=self._retry_policy.backoff(retries_so_far),
+            max_retry_after=self._retry_policy.max_retry_after,
+        )
 
     @staticmethod
     def _log_response(

@@ -11,13 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from emmi_async._exceptions import (
-    APIStatusError,
-    AuthenticationError,
     EmmiError,
     EntityValidationError,
     ValidationError,
 )
-from emmi_async._retry import RETRYABLE_STATUSES
+from emmi_async._retry import is_permanent
 from emmi_async.cli._portfolio import RowProblem, SourceEntity
 
 __all__ = ["Failure", "describe_failure", "locate"]
@@ -82,11 +80,7 @@ def describe_failure(source: SourceEntity, error: Exception | None, display: str
         )
         text = _join(problems) + suffix if problems else _one_line(str(error))
         return Failure("rejected", text, problems)
-    if (
-        isinstance(error, APIStatusError)
-        and error.status_code not in RETRYABLE_STATUSES
-        and not isinstance(error, AuthenticationError)
-    ):
+    if error is not None and is_permanent(error):
         return Failure("rejected", _one_line(str(error)))
     if isinstance(error, (ValueError, TypeError)) and not isinstance(error, EmmiError):
         return Failure("invalid", _one_line(str(error)))
