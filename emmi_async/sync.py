@@ -28,7 +28,7 @@ from emmi_async._sync_support import SyncClient, SyncIterator, SyncWrapper, asyn
 from emmi_async.auth import AuthScope, EmmiAuth
 from emmi_async.batch import BatchEvent
 from emmi_async.batch._outcome import BatchReport, BatchStats, Outcome
-from emmi_async.batch._runner import BatchRunner, OutcomeStream
+from emmi_async.batch._runner import BatchRunner, FrameStream, OutcomeStream
 from emmi_async.models import (
     ClimateRiskEntity,
     ClimateRiskProjectionEntity,
@@ -65,6 +65,7 @@ __all__ = [
     "SyncClimateRisk",
     "SyncCustomers",
     "SyncEmissions",
+    "SyncFrameStream",
     "SyncHazards",
     "SyncOutcomeStream",
     "SyncRankings",
@@ -312,6 +313,10 @@ class Emmi(SyncClient[AsyncEmmi]):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+    def url_for(self, path: str) -> httpx.URL:
+        """The full URL of an API ``path`` (``"emissions-estimates"``; ``""`` for the root)."""
+        return self._async.url_for(path)
 
     def request(
         self,
@@ -563,6 +568,11 @@ class SyncBatchRunner(SyncWrapper[BatchRunner[ResultT]]):
     __slots__ = ()
 
     @property
+    def endpoint(self) -> str:
+        """The API path of the runner's operation (``"emissions-estimates"``...)."""
+        return self._async.endpoint
+
+    @property
     def stats(self) -> BatchStats | None:
         """The live counters of the current (or last) run."""
         return self._async.stats
@@ -580,6 +590,78 @@ class SyncBatchRunner(SyncWrapper[BatchRunner[ResultT]]):
     def run(self, entities: Iterable[Any] | AsyncIterable[Any]) -> BatchReport[ResultT]:
         """Run to the end; every outcome in input order, and the stats."""
         return self._portal.call(self._async.run, entities)
+
+    def run_frame(
+        self,
+        frame: Any,
+        *,
+        scenarios: Sequence[str] | None = None,
+        method: str | None = None,
+        projection_years: Sequence[int] | None = None,
+        targets: Sequence[Mapping[str, Any]] | None = None,
+        extra: bool = False,
+    ) -> Any:
+        """Run a portfolio table to the end; the result table, of the same library.
+
+        ``frame`` is a ``polars.DataFrame``, a ``pandas.DataFrame`` or a ``pyarrow.Table``
+        with one row per entity-year in the columns of
+        :data:`emmi_async.frames.INPUT_COLUMNS` (``identifier`` and ``year`` required;
+        entity fields on every row of an entity or on one of them; a ``customer_id`` or
+        ``end_user_id`` column attributes rows under the account or multi-tenant key).
+        Rows of one identifier are one entity wherever they stand.
+
+        The result has one row per result row (entity-year; entity-year-scenario for
+        climate risk) in input order: ``identifier``, ``year``, the endpoint's result
+        columns (typed), ``status`` (``ok``, ``invalid``, ``rejected``, ``error``) and
+        ``error``; a failed entity keeps one row per input year with null results.
+        Unknown response fields are dropped, or kept as JSON text in an ``extra`` column
+        with ``extra=True``.
+
+        ``scenarios``, ``method``, ``projection_years`` and ``targets`` are the endpoint's
+        fields that are not per row; they are checked before anything is sent
+        (``ValueError``). Needs the ``frames`` extra.
+        """
+        return self._portal.call(
+            self._async.run_frame,
+            frame,
+            scenarios=scenarios,
+            method=method,
+            projection_years=projection_years,
+            targets=targets,
+            extra=extra,
+        )
+
+    def stream_frames(
+        self,
+        frames: Iterable[Any] | AsyncIterable[Any],
+        *,
+        ordered: bool = False,
+        scenarios: Sequence[str] | None = None,
+        method: str | None = None,
+        projection_years: Sequence[int] | None = None,
+        targets: Sequence[Mapping[str, Any]] | None = None,
+        extra: bool = False,
+    ) -> SyncFrameStream:
+        """Result frames as chunks complete (``ordered=True``: in input order).
+
+        ``frames`` is any iterable or async iterable of portfolio frames or Arrow record
+        batches (``pyarrow.parquet.ParquetFile(...).iter_batches()``); results come in
+        the library of the first. Memory stays bounded whatever the input's size. An
+        identifier that comes back in a later frame is not sent again: that part fails
+        (``invalid``) and says so. The options are those of :meth:`run_frame`.
+        """
+        return SyncFrameStream(
+            self._async.stream_frames(
+                frames,
+                ordered=ordered,
+                scenarios=scenarios,
+                method=method,
+                projection_years=projection_years,
+                targets=targets,
+                extra=extra,
+            ),
+            self._portal,
+        )
 
 
 class SyncOutcomeStream(SyncIterator[OutcomeStream[ResultT], Outcome[ResultT]]):
@@ -602,6 +684,38 @@ class SyncOutcomeStream(SyncIterator[OutcomeStream[ResultT], Outcome[ResultT]]):
         self._close()
 
     def __enter__(self) -> SyncOutcomeStream[ResultT]:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class SyncFrameStream(SyncIterator[FrameStream, Any]):
+    """Blocking twin of :class:`~emmi_async.batch._runner.FrameStream`: the same members, without
+    ``await``.
+
+    The result frames of a table run: an iterator, and a context manager
+    that stops it.
+    """
+
+    __slots__ = ()
+
+    def __iter__(self) -> SyncFrameStream:
+        return self
+
+    def __next__(self) -> Any:
+        return self._next()
+
+    def close(self) -> None:
+        """Stop the run: cancel what is in flight and close the journal."""
+        self._close()
+
+    def __enter__(self) -> SyncFrameStream:
         return self
 
     def __exit__(

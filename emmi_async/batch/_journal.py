@@ -10,7 +10,7 @@ Transient failures (timeouts, 5xx, deadline) are not recorded: a resumed run ret
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
@@ -129,12 +129,11 @@ def journal_line(
     fingerprint: str,
     result: Any,
     error: APIStatusError | None,
-    encode_result: Callable[[Any], Any],
 ) -> bytes:
-    """One journal line for a success (``result``) or a permanent API ``error``."""
+    """One journal line for a success (``result``, as JSON) or a permanent API ``error``."""
     item: dict[str, Any] = {"i": index, "id": identifier, "fp": fingerprint}
     if error is None:
-        item["ok"] = encode_result(result)
+        item["ok"] = result
     else:
         item["err"] = {
             "status": error.status_code,

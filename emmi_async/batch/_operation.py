@@ -1,10 +1,10 @@
 """Adapters that let one runner drive any endpoint: analysis POSTs and hazard look-ups.
 
-An adapter prepares one input item (coerce + validate, raising for a bad one), encodes a
-chunk, fetches its response once (``max_retries=0``: the runner owns retries), decodes
-that response into one result per item, and converts a result to and from JSON for the
-journal. Fetching and decoding are separate steps so that the runner can keep a response
-as bytes until its consumer is ready for the results (see ``_runner``).
+An adapter prepares one input item (coerce + validate, raising for a bad one; the result
+is what is sent for it), encodes a chunk, fetches its response once (``max_retries=0``: the
+runner owns retries), decodes that response into one result per item, and converts
+results to and from JSON for the journal. Fetching and decoding are separate steps so that
+the run can keep a response as bytes until its consumer is ready for the results.
 """
 
 from __future__ import annotations
@@ -26,16 +26,20 @@ __all__ = ["Operation", "operation_for"]
 
 
 class Operation(Protocol):
-    """What the runner needs of an endpoint."""
+    """What the run needs of an endpoint."""
 
     name: str
     max_chunk: int
 
     def prepare(self, item: Any, index: int) -> Any:
-        """The item ready to send; raises ``ValueError``/``TypeError`` if it is bad."""
+        """What is sent for one input item (its JSON bytes for an analysis endpoint);
+        raises ``ValueError``/``TypeError`` if the item is bad."""
 
     def identifier(self, item: Any) -> str | None:
         """The item's identifier, read leniently (also from a bad item)."""
+
+    def fingerprint(self, prepared: Any) -> str:
+        """A digest of what is sent for an item, for the journal's same-input check."""
 
     def encode(self, prepared: Sequence[Any]) -> bytes | None:
         """The request body for a chunk of prepared items (``None`` for a GET)."""
@@ -46,23 +50,19 @@ class Operation(Protocol):
         """One request for the chunk (``body``, or the items themselves for a GET); the
         response's body is left unparsed."""
 
-    def decode(self, response: APIResponse, count: int) -> list[Any]:
-        """Exactly ``count`` results, in order, from a response of :meth:`fetch`.
+    def decode(self, response: APIResponse, count: int) -> Any:
+        """The payload of exactly ``count`` results, in order, from a response of
+        :meth:`fetch` (a list of models; a table on the table path).
 
         Raises an :class:`~emmi_async.EmmiError` (a body that is not JSON, does not fit the
         models, or holds another number of results) that the runner may retry.
         """
 
-    joins_encoded: bool
-    """Whether a chunk's body is its items' :meth:`encode_one` joined as a JSON array
-    (the runner then keeps only those bytes of each item)."""
+    def journal_results(self, payload: Any) -> list[Any]:
+        """Each result of a payload of :meth:`decode` as JSON, for the journal."""
 
-    def encode_one(self, prepared: Any) -> bytes:
-        """One item's JSON, for the journal's same-input check (and, if it joins, the body)."""
-
-    def result_to_json(self, result: Any) -> Any: ...
-
-    def result_from_json(self, data: Any) -> Any: ...
+    def result_from_json(self, data: Any) -> Any:
+        """A result as a model again, from its JSON in the journal."""
 
 
 def fingerprint_of(encoded: bytes) -> str:
@@ -92,13 +92,16 @@ class AnalysisOperation:
         problems = self.spec.problems(entity, index)
         if problems:
             raise EntityValidationError(problems)
-        return entity
+        return self.spec.encode([entity])[1:-1]
+
+    def fingerprint(self, prepared: Any) -> str:
+        return fingerprint_of(prepared)
 
     def identifier(self, item: Any) -> str | None:
         return _identifier_of(item)
 
     def encode(self, prepared: Sequence[Any]) -> bytes | None:
-        return self.spec.encode(prepared)
+        return b"[" + b",".join(prepared) + b"]"
 
     async def fetch(
         self, client: BaseClient, prepared: Sequence[Any], body: bytes | None
@@ -116,13 +119,8 @@ class AnalysisOperation:
             )
         return results
 
-    joins_encoded = True
-
-    def encode_one(self, prepared: Any) -> bytes:
-        return self.spec.encode([prepared])[1:-1]
-
-    def result_to_json(self, result: Any) -> Any:
-        return to_json(result)
+    def journal_results(self, payload: Any) -> list[Any]:
+        return [to_json(result) for result in payload]
 
     def result_from_json(self, data: Any) -> Any:
         return structure(data, self.spec.result_type)
@@ -151,6 +149,9 @@ class HazardOperation:
         value = item.get("identifier") if isinstance(item, Mapping) else None
         return value if isinstance(value, str) else None
 
+    def fingerprint(self, prepared: Any) -> str:
+        return fingerprint_of(orjson.dumps(list(prepared)))
+
     def encode(self, prepared: Sequence[Any]) -> bytes | None:
         return None
 
@@ -170,13 +171,8 @@ class HazardOperation:
     def decode(self, response: APIResponse, count: int) -> list[Any]:
         return [decode(parse_body(response), HazardRisk)]
 
-    joins_encoded = False
-
-    def encode_one(self, prepared: Any) -> bytes:
-        return orjson.dumps(list(prepared))
-
-    def result_to_json(self, result: Any) -> Any:
-        return to_json(result)
+    def journal_results(self, payload: Any) -> list[Any]:
+        return [to_json(result) for result in payload]
 
     def result_from_json(self, data: Any) -> Any:
         return structure(data, HazardRisk)

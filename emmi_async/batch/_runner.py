@@ -1,11 +1,10 @@
 """The batch runner: fan a portfolio out over the client's one pool, and lose nothing.
 
-One producer reads the input lazily, validates each item (a bad one fails alone, before
-anything is sent) and packs chunks per attribution group; a fixed set of worker tasks
-sends them behind an adaptive concurrency limit. A chunk is retried on transient errors,
-split when the server refuses part of it (422 naming entities, or 413), and every input
-item ends as exactly one :class:`Outcome`. A window of chunks in flight bounds memory
-whatever the input's size; ``ordered=True`` holds back only what came early.
+:class:`BatchRunner` holds a run's configuration and its public entry points; the work of
+a run is done by a :class:`~emmi_async.batch._run.Run`, which settles every input entity
+exactly once, in parts per chunk. Here those parts become :class:`Outcome` objects (the
+object path); :mod:`emmi_async.batch._frames` turns them into table rows (the table path).
+A bad item fails alone, before anything is sent.
 """
 
 from __future__ import annotations
@@ -23,43 +22,30 @@ from collections.abc import (
     Iterable,
     Iterator,
     Mapping,
+    Sequence,
 )
 from functools import partial
 from types import TracebackType
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, TypeVar
 
 import anyio
-from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 from emmi_async._base_client import BaseClient
-from emmi_async._response import APIResponse
 
 if sys.version_info < (3, 11):
     from exceptiongroup import BaseExceptionGroup
-from emmi_async._exceptions import (
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    EmmiError,
-    RateLimitError,
-    ValidationError,
-)
-from emmi_async._retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
 from emmi_async.auth import AccountCustomerAuth, MultiTenantAuth
-from emmi_async.batch._adaptive import AdaptiveLimit
-from emmi_async.batch._journal import Journal, journal_line
-from emmi_async.batch._operation import fingerprint_of, operation_for
+from emmi_async.batch._operation import Operation, operation_for
 from emmi_async.batch._outcome import (
-    BatchAbortedError,
     BatchDeadlineError,
     BatchEvent,
     BatchReport,
     BatchStats,
-    EventKind,
     Outcome,
 )
+from emmi_async.batch._run import Delivery, Journaled, Run, Settled, Source
 
-__all__ = ["BatchRunner", "OutcomeStream"]
+__all__ = ["BatchRunner", "FrameStream", "OutcomeStream", "client_of", "deliveries"]
 
 ResultT = TypeVar("ResultT")
 
@@ -67,107 +53,7 @@ Attribution = Callable[[Any], "str | uuid.UUID | None"]
 # The group an item belongs to, and the item to send (a dict without the attribution field).
 _Attributor = Callable[[Any], "tuple[str | uuid.UUID | None, Any]"]
 
-_OVERLOAD_STATUSES = frozenset({429, 503})
 _WINDOW_ENTITIES = 4096
-_DECODE_AHEAD_ENTITIES = 256
-# How often a producer blocked on a full window checks what an ordered consumer waits for.
-_WINDOW_POLL = 0.05
-_SPLIT_STATUSES = frozenset({413, 422})
-
-
-class _Job:
-    """A chunk of items for one attribution group, ready to send.
-
-    For analysis endpoints each item is its entity's JSON (bytes): once validated, the
-    model is dropped, so a window of queued chunks holds no object graph for the garbage
-    collector to scan again and again (it took ~45 % of the CPU when it did).
-    """
-
-    __slots__ = ("fingerprints", "group", "holds_slot", "id", "identifiers", "indexes", "items")
-
-    def __init__(self, job_id: int, group: str | None) -> None:
-        self.id = job_id
-        self.group = group
-        self.indexes: list[int] = []
-        self.identifiers: list[str | None] = []
-        self.items: list[Any] = []
-        self.fingerprints: list[str] = []
-        self.holds_slot = False
-        """Whether the job took a slot of the window (its delivery frees it)."""
-
-
-class _Part:
-    """Some items of a job, sent together (a whole job, or one side of a split)."""
-
-    __slots__ = ("identifiers", "indexes", "items")
-
-    def __init__(self, indexes: list[int], identifiers: list[str | None], items: list[Any]) -> None:
-        self.indexes = indexes
-        self.identifiers = identifiers
-        self.items = items
-
-    def subset(self, positions: Iterable[int]) -> _Part:
-        keep = list(positions)
-        return _Part(
-            [self.indexes[i] for i in keep],
-            [self.identifiers[i] for i in keep],
-            [self.items[i] for i in keep],
-        )
-
-    def halves(self) -> tuple[_Part, _Part]:
-        middle = len(self.indexes) // 2
-        return self.subset(range(middle)), self.subset(range(middle, len(self.indexes)))
-
-
-class _Ticket:
-    """Whether a job's worker holds one of the run's decode slots (see ``_Run.decode``)."""
-
-    __slots__ = ("holds",)
-
-    def __init__(self) -> None:
-        self.holds = False
-
-
-# Items on the outcome stream: (index of the job's last item or -1, outcomes, whether they
-# hold a decode slot). Items of a job (index >= 0) free a slot of the window once they
-# have been yielded; a decode slot is freed once the outcomes reach the consumer.
-_Delivery = tuple[int, list[Outcome[Any]], bool]
-
-
-class _Run:
-    """The state of one run of a runner."""
-
-    def __init__(self, runner: BatchRunner[Any], window: int) -> None:
-        self.stats = BatchStats()
-        self.decode = anyio.Semaphore(max(2, -(-_DECODE_AHEAD_ENTITIES // runner.chunk_size)))
-        """Slots for chunks whose results are decoded but not yet taken by the consumer.
-
-        A response waits as bytes (which the cyclic GC does not scan) until its chunk gets
-        a slot, so a slow consumer never has thousands of decoded results waiting ahead of
-        it, each surviving into the GC's oldest generation and rescanned by every full
-        collection.
-        """
-        self.limit = AdaptiveLimit(
-            maximum=runner.max_concurrency,
-            minimum=runner.min_concurrency,
-            adaptive=runner.adaptive,
-        )
-        self.stats.concurrency = self.limit.limit
-        self.window = anyio.Semaphore(window)
-        self.pause_until = 0.0
-        self.budget_spent = 0
-        self.consecutive_failures = 0
-        self.broken: BatchAbortedError | None = None
-        self.unfinished: dict[int, _Job] = {}
-        self.groups: dict[str | None, _Job] = {}
-        self.pending_outcomes: list[Outcome[Any]] = []
-        self.clients: dict[str | None, BaseClient] = {}
-        self.next_job = 0
-        self.next_index = 0
-        self.next_expected = -1
-        """The index an ordered consumer waits for (-1 when the stream is unordered)."""
-        self.iterator: Iterator[Any] | AsyncIterator[Any] | None = None
-        self.journal: Journal | None = None
 
 
 class BatchRunner(Generic[ResultT]):
@@ -212,10 +98,17 @@ class BatchRunner(Generic[ResultT]):
             raise ValueError(f"deadline must be a positive number of seconds, got {deadline!r}")
         self.deadline = deadline
         self.journal_path = journal
+        self.window_entities = _WINDOW_ENTITIES
+        """Entities admitted ahead of the consumer (the window holds at least twice
+        ``max_concurrency`` chunks, whatever this says)."""
         self._attribute = _attribution(attribute, self._client)
         self._on_progress = on_progress
-        self._policy = RetryPolicy()
-        self._run: _Run | None = None
+        self._run: Run | None = None
+
+    @property
+    def endpoint(self) -> str:
+        """The API path of the runner's operation (``"emissions-estimates"``...)."""
+        return self._operation.name
 
     @property
     def stats(self) -> BatchStats | None:
@@ -232,7 +125,8 @@ class BatchRunner(Generic[ResultT]):
         Iterate it directly, or as ``async with runner.stream(x) as outcomes:`` when you
         may stop early: leaving the block stops the run and closes everything.
         """
-        return OutcomeStream(self._generate(entities, ordered))
+        source = _EntitySource(entities, self._operation, self._attribute)
+        return OutcomeStream(self._outcomes(self._deliveries(source, self._operation), ordered))
 
     async def run(self, entities: Iterable[Any] | AsyncIterable[Any]) -> BatchReport[ResultT]:
         """Run to the end; every outcome in input order, and the stats."""
@@ -244,32 +138,91 @@ class BatchRunner(Generic[ResultT]):
         assert self._run is not None
         return BatchReport(outcomes=outcomes, stats=self._run.stats.snapshot())
 
-    # -- the run ----------------------------------------------------------------------------
+    async def run_frame(
+        self,
+        frame: Any,
+        *,
+        scenarios: Sequence[str] | None = None,
+        method: str | None = None,
+        projection_years: Sequence[int] | None = None,
+        targets: Sequence[Mapping[str, Any]] | None = None,
+        extra: bool = False,
+    ) -> Any:
+        """Run a portfolio table to the end; the result table, of the same library.
 
-    async def _generate(
-        self, entities: Iterable[Any] | AsyncIterable[Any], ordered: bool
-    ) -> AsyncIterator[Outcome[ResultT]]:
-        # Chunks admitted but not yet yielded: enough to keep every worker busy, and (for
-        # small chunks) a few thousand entities, so one slow entity does not stall the rest.
-        window = max(2 * self.max_concurrency, -(-_WINDOW_ENTITIES // self.chunk_size), 4)
-        run = self._run = _Run(self, window)
-        send, receive = anyio.create_memory_object_stream[_Delivery](window)
+        ``frame`` is a ``polars.DataFrame``, a ``pandas.DataFrame`` or a ``pyarrow.Table``
+        with one row per entity-year in the columns of
+        :data:`emmi_async.frames.INPUT_COLUMNS` (``identifier`` and ``year`` required;
+        entity fields on every row of an entity or on one of them; a ``customer_id`` or
+        ``end_user_id`` column attributes rows under the account or multi-tenant key).
+        Rows of one identifier are one entity wherever they stand.
+
+        The result has one row per result row (entity-year; entity-year-scenario for
+        climate risk) in input order: ``identifier``, ``year``, the endpoint's result
+        columns (typed), ``status`` (``ok``, ``invalid``, ``rejected``, ``error``) and
+        ``error``; a failed entity keeps one row per input year with null results.
+        Unknown response fields are dropped, or kept as JSON text in an ``extra`` column
+        with ``extra=True``.
+
+        ``scenarios``, ``method``, ``projection_years`` and ``targets`` are the endpoint's
+        fields that are not per row; they are checked before anything is sent
+        (``ValueError``). Needs the ``frames`` extra.
+        """
+        from emmi_async.frames import run_frame
+
+        options = {
+            "scenarios": scenarios,
+            "method": method,
+            "projection_years": projection_years,
+            "targets": targets,
+        }
+        return await run_frame(self, frame, extra=extra, options=options)
+
+    def stream_frames(
+        self,
+        frames: Iterable[Any] | AsyncIterable[Any],
+        *,
+        ordered: bool = False,
+        scenarios: Sequence[str] | None = None,
+        method: str | None = None,
+        projection_years: Sequence[int] | None = None,
+        targets: Sequence[Mapping[str, Any]] | None = None,
+        extra: bool = False,
+    ) -> FrameStream:
+        """Result frames as chunks complete (``ordered=True``: in input order).
+
+        ``frames`` is any iterable or async iterable of portfolio frames or Arrow record
+        batches (``pyarrow.parquet.ParquetFile(...).iter_batches()``); results come in
+        the library of the first. Memory stays bounded whatever the input's size. An
+        identifier that comes back in a later frame is not sent again: that part fails
+        (``invalid``) and says so. The options are those of :meth:`run_frame`.
+        """
+        from emmi_async.frames import stream_frames
+
+        options = {
+            "scenarios": scenarios,
+            "method": method,
+            "projection_years": projection_years,
+            "targets": targets,
+        }
+        return FrameStream(
+            stream_frames(self, frames, ordered=ordered, extra=extra, options=options)
+        )
+
+    # -- the run ------------------------------------------------------------------------------
+
+    async def _deliveries(
+        self, source: Source, operation: Operation
+    ) -> AsyncIterator[tuple[Run, Delivery]]:
+        run = self._run = Run(self, operation, self._client, self._on_progress)
+        send, receive = anyio.create_memory_object_stream[Delivery](run.window_size)
         try:
             async with anyio.create_task_group() as group:
-                group.start_soon(self._drive, run, entities, send)
+                group.start_soon(run.drive, source, send)
                 try:
                     async with receive:
-                        if ordered:
-                            async for outcome in self._in_order(run, receive):
-                                yield outcome
-                        else:
-                            async for last, outcomes, decoded in receive:
-                                if decoded:
-                                    run.decode.release()
-                                for outcome in outcomes:
-                                    yield outcome
-                                if last >= 0:
-                                    run.window.release()
+                        async for delivery in receive:
+                            yield run, delivery
                 finally:
                     group.cancel_scope.cancel()
         except BaseExceptionGroup as group_error:
@@ -277,469 +230,89 @@ class BatchRunner(Generic[ResultT]):
         finally:
             run.stats.finished = time.perf_counter()
 
-    async def _in_order(
-        self, run: _Run, receive: ObjectReceiveStream[_Delivery]
+    async def _outcomes(
+        self, deliveries: AsyncIterator[tuple[Run, Delivery]], ordered: bool
     ) -> AsyncIterator[Outcome[ResultT]]:
+        """One :class:`Outcome` per entity, as completed or (``ordered``) in input order."""
         waiting: dict[int, Outcome[ResultT]] = {}
         finished_jobs: list[int] = []
         next_index = 0
-        async for last, outcomes, decoded in receive:
-            if decoded:
-                run.decode.release()
-            for outcome in outcomes:
-                waiting[outcome.index] = outcome
-            if last >= 0:
-                heapq.heappush(finished_jobs, last)
-            while next_index in waiting:
-                yield waiting.pop(next_index)
-                next_index += 1
-            run.next_expected = next_index
-            while finished_jobs and finished_jobs[0] < next_index:
-                heapq.heappop(finished_jobs)
-                run.window.release()
+        try:
+            async for run, (last, parts, decoded) in deliveries:
+                if decoded:
+                    run.decode.release()
+                if not ordered:
+                    for part in parts:
+                        for outcome in self._expand(part):
+                            yield outcome
+                    if last >= 0:
+                        run.window.release()
+                    continue
+                for part in parts:
+                    for outcome in self._expand(part):
+                        waiting[outcome.index] = outcome
+                if last >= 0:
+                    heapq.heappush(finished_jobs, last)
+                while next_index in waiting:
+                    yield waiting.pop(next_index)
+                    next_index += 1
+                run.next_expected = next_index
+                while finished_jobs and finished_jobs[0] < next_index:
+                    heapq.heappop(finished_jobs)
+                    run.window.release()
+        finally:
+            aclose = getattr(deliveries, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
-    async def _drive(
+    def _expand(self, part: Settled) -> Iterator[Outcome[ResultT]]:
+        """The outcomes of a settled part, one per entity."""
+        error = part.error
+        if error is not None:
+            for index, identifier in zip(part.indexes, part.identifiers, strict=True):
+                yield Outcome(index, identifier, error=error, attempts=part.attempts)
+            return
+        payload = part.payload
+        if isinstance(payload, Journaled):
+            payload = [self._operation.result_from_json(result) for result in payload]
+        for index, identifier, result in zip(part.indexes, part.identifiers, payload, strict=True):
+            yield Outcome(index, identifier, result=result, attempts=part.attempts)
+
+
+class _EntitySource:
+    """The object path's input: entities (models or dicts) one by one."""
+
+    def __init__(
         self,
-        run: _Run,
         entities: Iterable[Any] | AsyncIterable[Any],
-        out: ObjectSendStream[_Delivery],
+        operation: Operation,
+        attribute: _Attributor | None,
     ) -> None:
-        async with out:
-            if self.journal_path is not None:
-                run.journal = Journal(self.journal_path, self._operation.name)
-                run.journal.open()
-            try:
-                with anyio.move_on_after(self.deadline) as deadline:
-                    jobs_send, jobs_receive = anyio.create_memory_object_stream[_Job](
-                        self.max_concurrency
-                    )
-                    async with anyio.create_task_group() as group:
-                        group.start_soon(self._produce, run, entities, jobs_send, out)
-                        async with jobs_receive:
-                            for _ in range(self.max_concurrency):
-                                group.start_soon(self._work, run, jobs_receive.clone(), out)
-                if deadline.cancelled_caught:
-                    await self._expire(run, out)
-            finally:
-                if run.journal is not None:
-                    run.journal.close()
+        self._entities = entities
+        self._operation = operation
+        self._attribute = attribute
 
-    # -- producer --------------------------------------------------------------------------
+    def units(self) -> Iterator[Any] | AsyncIterator[Any]:
+        entities = self._entities
+        return aiter(entities) if isinstance(entities, AsyncIterable) else iter(entities)
 
-    async def _produce(
-        self,
-        run: _Run,
-        entities: Iterable[Any] | AsyncIterable[Any],
-        jobs: ObjectSendStream[_Job],
-        out: ObjectSendStream[_Delivery],
-    ) -> None:
-        async with jobs:
-            if isinstance(entities, AsyncIterable):
-                iterator: AsyncIterator[Any] = aiter(entities)
-                run.iterator = iterator
-                async for item in iterator:
-                    await self._take(run, item, jobs, out)
-            else:
-                run.iterator = iter(entities)
-                for item in run.iterator:
-                    await self._take(run, item, jobs, out)
-            partials = list(run.groups.values())
-            run.groups.clear()
-            for job in partials:
-                await self._submit(run, job, jobs)
-            await self._flush_pending(run, out)
-
-    async def _take(
-        self, run: _Run, item: Any, jobs: ObjectSendStream[_Job], out: ObjectSendStream[_Delivery]
-    ) -> None:
-        """Admit one item; submit the job it completes; pass on early outcomes in batches."""
-        job = self._admit(run, item)
-        if job is not None:
-            await self._flush_pending(run, out)
-            await self._submit(run, job, jobs)
-        elif len(run.pending_outcomes) >= 100:
-            await self._flush_pending(run, out)
-        elif run.next_index % 128 == 0:
-            await anyio.lowlevel.checkpoint()  # a long run of partial chunks: let others run
-
-    def _admit(self, run: _Run, item: Any) -> _Job | None:
-        """Take one input item; the job it completes, if it completes one."""
-        index = run.next_index
-        run.next_index += 1
-        run.stats.entities += 1
+    def admit(self, run: Run, item: Any) -> None:
+        index = run.take_index()
         operation = self._operation
         try:
-            owner = None
+            group = None
             if self._attribute is not None:
                 owner, item = self._attribute(item)
+                group = None if owner is None else str(owner)
             prepared = operation.prepare(item, index)
-            group = None if owner is None else str(owner)
-            self._client_for(run, group)  # an id the auth refuses fails this entity alone
+            run.client_for(group)  # an id the auth refuses fails this entity alone
         except (ValueError, TypeError) as exc:
-            self._pending(run, Outcome(index, operation.identifier(item), error=exc))
-            run.stats.failed += 1
-            self._emit(run, "failed", 1)
-            return None
-        identifier = operation.identifier(item)
-        item = operation.encode_one(prepared) if operation.joins_encoded else prepared
-        fingerprint = ""
-        if run.journal is not None:
-            encoded = item if operation.joins_encoded else operation.encode_one(prepared)
-            fingerprint = fingerprint_of(encoded)
-            recorded = run.journal.recorded(index, fingerprint)
-            if recorded is not None:
-                self._resume(run, index, recorded)
-                return None
-        job = run.groups.get(group)
-        if job is None:
-            job = run.groups[group] = _Job(run.next_job, group)
-            run.next_job += 1
-            run.unfinished[job.id] = job
-        job.indexes.append(index)
-        job.identifiers.append(identifier)
-        job.items.append(item)
-        job.fingerprints.append(fingerprint)
-        if len(job.indexes) >= self.chunk_size:
-            del run.groups[group]
-            return job
-        return None
-
-    def _resume(self, run: _Run, index: int, recorded: Any) -> None:
-        run.stats.resumed += 1
-        if recorded.error is None:
-            result = self._operation.result_from_json(recorded.result)
-            self._pending(run, Outcome(index, recorded.identifier, result=result))
-            run.stats.succeeded += 1
-            self._emit(run, "done", 1)
-        else:
-            error = recorded.rebuild_error(str(self._client._url(self._operation.name)))
-            self._pending(run, Outcome(index, recorded.identifier, error=error))
-            run.stats.failed += 1
-            self._emit(run, "failed", 1)
-
-    @staticmethod
-    def _pending(run: _Run, outcome: Outcome[Any]) -> None:
-        run.pending_outcomes.append(outcome)
-
-    @staticmethod
-    async def _flush_pending(run: _Run, out: ObjectSendStream[_Delivery]) -> None:
-        if run.pending_outcomes:
-            outcomes, run.pending_outcomes = run.pending_outcomes, []
-            await _hand_over(out, (-1, outcomes, False))
-
-    async def _submit(self, run: _Run, job: _Job, jobs: ObjectSendStream[_Job]) -> None:
-        """Send ``job`` to the workers once the window has room for it.
-
-        While the window is full, an ordered consumer may be waiting for an entity that
-        sits in a partial chunk of another group: such chunks go out at once, outside the
-        window, or the run would wait forever.
-        """
-        while True:
-            with anyio.move_on_after(_WINDOW_POLL):
-                await run.window.acquire()
-                break
-            for group, waiting_job in list(run.groups.items()):
-                if waiting_job.indexes[0] <= run.next_expected:
-                    del run.groups[group]
-                    await jobs.send(waiting_job)
-        job.holds_slot = True
-        await jobs.send(job)
-
-    # -- workers ----------------------------------------------------------------------------
-
-    async def _work(
-        self, run: _Run, jobs: ObjectReceiveStream[_Job], out: ObjectSendStream[_Delivery]
-    ) -> None:
-        # The outcomes live in _complete's frame, not here: an idle worker waiting for its
-        # next job must not keep its last results alive (64 workers held 6,400 results,
-        # which the cyclic GC then scanned again and again).
-        async with jobs:
-            async for job in jobs:
-                if not await _hand_over(out, await self._complete(run, job)):
-                    return
-
-    async def _complete(self, run: _Run, job: _Job) -> _Delivery:
-        """Send ``job`` until every item has an outcome; record them in the journal."""
-        part = _Part(job.indexes, job.identifiers, job.items)
-        ticket = _Ticket()
-        outcomes = await self._send(run, self._client_for(run, job.group), part, ticket)
-        self._record(run, job, outcomes)
-        del run.unfinished[job.id]
-        last = job.indexes[-1] if job.holds_slot else -1
-        return last, outcomes, ticket.holds
-
-    def _client_for(self, run: _Run, group: str | None) -> BaseClient:
-        client = run.clients.get(group)
-        if client is None:
-            client = self._client
-            if group is not None:
-                auth = client.auth
-                if isinstance(auth, AccountCustomerAuth):
-                    client = client.for_customer(group)
-                elif isinstance(auth, MultiTenantAuth):
-                    client = client.for_end_user(group)
-            run.clients[group] = client
-        return client
-
-    async def _send(
-        self, run: _Run, client: BaseClient, part: _Part, ticket: _Ticket
-    ) -> list[Outcome[Any]]:
-        """Send ``part`` until it succeeds, splits or fails: one outcome per item.
-
-        A response is decoded once the job holds a decode slot (``ticket``), which it
-        keeps until its outcomes reach the consumer.
-        """
-        operation = self._operation
-        if operation.joins_encoded:
-            body: bytes | None = b"[" + b",".join(part.items) + b"]"
-        else:
-            body = operation.encode(part.items)
-        attempts = 0
-        while True:
-            if run.broken is not None:
-                return self._fail(run, part, run.broken, attempts)
-            await self._take_slot(run)
-            attempts += 1
-            run.stats.in_flight += 1
-            started = time.perf_counter()
-            error: EmmiError | None = None
-            try:
-                response = await operation.fetch(client, part.items, body)
-            except EmmiError as exc:
-                error = exc
-            finally:
-                run.stats.in_flight -= 1
-            latency = time.perf_counter() - started
-            run.stats.requests += 1
-            run.stats.record_latency(latency)
-            overloaded = _is_overload(error)
-            if run.limit.release(latency, overloaded=overloaded):
-                run.stats.concurrency = run.limit.limit
-                self._emit(run, "concurrency", run.limit.limit)
-            if error is None:
-                self._note_rate_limit(run, response.rate_limit)  # before waiting to decode
-                error, results = await self._decode(run, response, len(part.indexes), ticket)
-            if error is None:
-                run.consecutive_failures = 0
-                run.stats.succeeded += len(results)
-                self._emit(run, "done", len(results))
-                return [
-                    Outcome(index, identifier, result=result, attempts=attempts)
-                    for index, identifier, result in zip(
-                        part.indexes, part.identifiers, results, strict=True
-                    )
-                ]
-            decision = self._decide(run, error, attempts)
-            if decision == "split":
-                return await self._split(run, client, part, error, attempts, ticket)
-            if decision == "fail":
-                return self._fail(run, part, error, attempts)
-            assert isinstance(decision, float)
-            wait = decision
-            run.stats.retries += 1
-            self._emit(run, "retried", len(part.indexes))
-            await anyio.sleep(wait)
-
-    async def _decode(
-        self, run: _Run, response: APIResponse, count: int, ticket: _Ticket
-    ) -> tuple[EmmiError | None, list[Any]]:
-        """The response's results once the job holds a decode slot, or why it has none.
-
-        A slot taken for a response that does not decode is given back at once: the
-        retry may wait seconds, and would hold up every other chunk meanwhile.
-        """
-        taken = not ticket.holds
-        if taken:
-            await run.decode.acquire()
-            ticket.holds = True
-        try:
-            return None, self._operation.decode(response, count)
-        except EmmiError as error:
-            if taken:
-                ticket.holds = False
-                run.decode.release()
-            return error, []
-
-    @staticmethod
-    async def _take_slot(run: _Run) -> None:
-        """A concurrency slot, once no shared pause is in force.
-
-        The pause is checked again after the slot is taken: a 429 may have started a
-        pause while this task queued for the slot, and sending then only earns another 429.
-        """
-        while True:
-            delay = run.pause_until - time.monotonic()
-            if delay > 0:
-                await anyio.sleep(delay)
-            await run.limit.acquire()
-            if run.pause_until <= time.monotonic():
-                return
-            run.limit.release(None)
-
-    def _decide(
-        self, run: _Run, error: EmmiError, attempts: int
-    ) -> Literal["split", "fail"] | float:
-        """``"split"``, ``"fail"``, or the seconds to wait before retrying."""
-        status = error.status_code if isinstance(error, APIStatusError) else None
-        if status in _SPLIT_STATUSES:
-            return "split"
-        if isinstance(error, AuthenticationError):
-            run.broken = BatchAbortedError(f"the API refused the key: {error}", error)
-            return "fail"
-        if status is not None and status not in RETRYABLE_STATUSES:
-            return "fail"
-        if isinstance(error, RateLimitError):
-            run.stats.throttled += 1
-            self._emit(run, "throttled", 1)
-            wait = error.retry_after
-            if wait is None:
-                wait = self._policy.backoff(attempts - 1)
-            if wait > self.max_retry_after or attempts >= 2 * self.max_attempts:
-                return "fail"
-            run.pause_until = max(run.pause_until, time.monotonic() + wait)
-            return 0.0  # the shared pause does the waiting
-        run.consecutive_failures += 1
-        if attempts >= self.max_attempts:
-            return "fail"
-        allowance = 10 + self.retry_budget * run.stats.requests
-        if run.budget_spent >= allowance:
-            if run.consecutive_failures >= max(10, self.max_concurrency):
-                run.broken = BatchAbortedError(
-                    "stopped sending: the server kept failing and the retry budget is "
-                    f"spent (last error: {error})",
-                    error,
-                )
-            return "fail"
-        run.budget_spent += 1
-        response = getattr(error, "response", None)
-        retry_after = None if response is None else parse_retry_after(response.headers)
-        if retry_after is not None and retry_after <= self.max_retry_after:
-            run.pause_until = max(run.pause_until, time.monotonic() + retry_after)
-            return 0.0
-        return self._policy.backoff(attempts - 1)
-
-    async def _split(
-        self,
-        run: _Run,
-        client: BaseClient,
-        part: _Part,
-        error: EmmiError,
-        attempts: int,
-        ticket: _Ticket,
-    ) -> list[Outcome[Any]]:
-        """Isolate what the server refused: named entities fail, the rest is sent again."""
-        size = len(part.indexes)
-        named = _named_positions(error, size) if isinstance(error, ValidationError) else {}
-        if named and isinstance(error, ValidationError):
-            failed: list[Outcome[Any]] = [
-                Outcome(
-                    part.indexes[position],
-                    part.identifiers[position],
-                    error=_entity_error(error, details, part.indexes[position]),
-                    attempts=attempts,
-                )
-                for position, details in named.items()
-            ]
-            run.stats.failed += len(failed)
-            self._emit(run, "failed", len(failed))
-            rest = [position for position in range(size) if position not in named]
-            if not rest:
-                return failed
-            run.stats.splits += 1
-            self._emit(run, "split", size)
-            return failed + await self._send(run, client, part.subset(rest), ticket)
-        if size == 1:
-            return self._fail(run, part, error, attempts)
-        run.stats.splits += 1
-        self._emit(run, "split", size)
-        left, right = part.halves()
-        return await self._send(run, client, left, ticket) + await self._send(
-            run, client, right, ticket
-        )
-
-    def _fail(self, run: _Run, part: _Part, error: Exception, attempts: int) -> list[Outcome[Any]]:
-        run.stats.failed += len(part.indexes)
-        self._emit(run, "failed", len(part.indexes))
-        return [
-            Outcome(index, identifier, error=error, attempts=attempts)
-            for index, identifier in zip(part.indexes, part.identifiers, strict=True)
-        ]
-
-    def _note_rate_limit(self, run: _Run, rate_limit: Any) -> None:
-        """Pause politely when the server says its quota is used up.
-
-        The pause is the time one more request's worth of quota takes to come back
-        (``reset / limit``, as the quota refills over the window), not the whole window:
-        the adaptive limit, halved by any 429, does the rest.
-        """
-        if rate_limit is None or rate_limit.remaining != 0 or not rate_limit.reset:
+            run.settle_early(index, operation.identifier(item), exc)
             return
-        reset = min(float(rate_limit.reset), self.max_retry_after)
-        pause = reset / rate_limit.limit if rate_limit.limit else reset
-        run.pause_until = max(run.pause_until, time.monotonic() + min(reset, pause))
+        run.add(index, operation.identifier(item), prepared, group)
 
-    def _record(self, run: _Run, job: _Job, outcomes: list[Outcome[Any]]) -> None:
-        journal = run.journal
-        if journal is None:
-            return
-        fingerprints = dict(zip(job.indexes, job.fingerprints, strict=True))
-        encode = self._operation.result_to_json
-        journal.write(
-            journal_line(
-                outcome.index,
-                outcome.identifier,
-                fingerprints[outcome.index],
-                outcome.result,
-                outcome.error if isinstance(outcome.error, APIStatusError) else None,
-                encode,
-            )
-            for outcome in outcomes
-            if outcome.error is None or _is_permanent(outcome.error)
-        )
-
-    def _emit(self, run: _Run, kind: EventKind, count: int) -> None:
-        if self._on_progress is not None:
-            self._on_progress(BatchEvent(kind, count, run.stats))
-
-    # -- deadline ---------------------------------------------------------------------------
-
-    async def _expire(self, run: _Run, out: ObjectSendStream[_Delivery]) -> None:
-        """Give every entity without an outcome one: the deadline passed."""
-        error = BatchDeadlineError(f"the batch deadline of {self.deadline:g} s passed")
-        deliveries: list[list[Outcome[Any]]] = [run.pending_outcomes]
-        run.pending_outcomes = []
-        for job in run.unfinished.values():
-            part = _Part(job.indexes, job.identifiers, job.items)
-            deliveries.append(self._fail(run, part, error, 0))
-        with anyio.CancelScope(shield=True):
-            for outcomes in deliveries:
-                if outcomes:
-                    await out.send((-1, outcomes, False))
-            # The input not read yet: its failures go out in batches, as it is read.
-            late: list[Outcome[Any]] = []
-            iterator = run.iterator
-            if isinstance(iterator, AsyncIterator):
-                async for item in iterator:
-                    late.append(self._late(run, item, error))
-                    if len(late) >= 100:
-                        await out.send((-1, late, False))
-                        late = []
-            elif iterator is not None:
-                for item in iterator:
-                    late.append(self._late(run, item, error))
-                    if len(late) >= 100:
-                        await out.send((-1, late, False))
-                        late = []
-            if late:
-                await out.send((-1, late, False))
-
-    def _late(self, run: _Run, item: Any, error: BatchDeadlineError) -> Outcome[Any]:
-        index = run.next_index
-        run.next_index += 1
-        run.stats.entities += 1
-        run.stats.failed += 1
-        self._emit(run, "failed", 1)
-        return Outcome(index, self._operation.identifier(item), error=error)
+    def late(self, run: Run, item: Any, error: BatchDeadlineError) -> None:
+        run.settle_early(run.take_index(), self._operation.identifier(item), error)
 
 
 class OutcomeStream(Generic[ResultT]):
@@ -772,21 +345,57 @@ class OutcomeStream(Generic[ResultT]):
         await self.aclose()
 
 
-# -- helpers ---------------------------------------------------------------------------------
+class FrameStream:
+    """The result frames of a table run: an async iterator, and an async context manager
+    that stops it."""
+
+    def __init__(self, generator: AsyncIterator[Any]) -> None:
+        self._generator = generator
+
+    def __aiter__(self) -> FrameStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        return await self._generator.__anext__()
+
+    async def aclose(self) -> None:
+        """Stop the run: cancel what is in flight and close the journal."""
+        aclose = getattr(self._generator, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+    async def __aenter__(self) -> FrameStream:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
 
 
-async def _hand_over(out: ObjectSendStream[_Delivery], delivery: _Delivery) -> bool:
-    """Give outcomes to the consumer; ``False`` if it has gone (stopped iterating).
+def deliveries(
+    runner: BatchRunner[Any], source: Source, operation: Operation | None = None
+) -> AsyncIterator[tuple[Run, Delivery]]:
+    """Run ``runner``'s core over ``source``: each delivery of settled parts with its run,
+    as the run makes them (the entry of the table path; ``operation`` replaces the
+    runner's own for encoding and decoding).
 
-    Shielded: a hand-off that the deadline interrupted half-way could neither say whether
-    the consumer got the outcomes nor be retried without risking duplicates.
+    The consumer frees what a delivery holds (``run.window`` when its index is >= 0,
+    ``run.decode`` when it was decoded) once it has taken it; leaving the iteration stops
+    the run and closes everything.
     """
-    with anyio.CancelScope(shield=True):
-        try:
-            await out.send(delivery)
-        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-            return False
-    return True
+    return runner._deliveries(source, operation or runner._operation)
+
+
+def client_of(runner: BatchRunner[Any]) -> BaseClient:
+    """The client (or view) whose pool ``runner`` sends through."""
+    return runner._client
+
+
+# -- helpers ---------------------------------------------------------------------------------
 
 
 def _sole_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
@@ -858,47 +467,3 @@ def _take_field(path: list[str], item: Any) -> tuple[str | None, Any]:
     if not rest:
         return str(child), item
     return _take_field(rest, child)[0], item
-
-
-def _is_overload(error: EmmiError | None) -> bool:
-    if error is None:
-        return False
-    if isinstance(error, APIStatusError):
-        return error.status_code in _OVERLOAD_STATUSES
-    return isinstance(error, APITimeoutError)
-
-
-def _is_permanent(error: Exception) -> bool:
-    """An API refusal that a later run would get again (journaled, not retried on resume)."""
-    return (
-        isinstance(error, APIStatusError)
-        and error.status_code not in RETRYABLE_STATUSES
-        and not isinstance(error, AuthenticationError)
-    )
-
-
-def _named_positions(error: ValidationError, size: int) -> dict[int, list[Any]]:
-    """The positions in the chunk that the 422's ``details`` name, with their details."""
-    named: dict[int, list[Any]] = {}
-    for detail in error.details:
-        position = detail.get("index") if isinstance(detail, dict) else None
-        if isinstance(position, int) and not isinstance(position, bool) and 0 <= position < size:
-            named.setdefault(position, []).append(detail)
-    return named
-
-
-def _entity_error(error: ValidationError, details: list[Any], index: int) -> ValidationError:
-    """The 422 as it concerns one entity: its own details, renumbered to its input index."""
-    own = [{**detail, "index": index} for detail in details]
-    problems = "; ".join(
-        f"{detail.get('field', '?')}: {detail.get('message', 'invalid')}" for detail in own
-    )
-    message = f"422 entity {index} refused: {problems}"
-    if error.request_id:
-        message += f" (request id {error.request_id})"
-    body = {"error": {**error.error, "details": own}}
-    entity_error = ValidationError(
-        message, response=error.response, body=body, request_id=error.request_id
-    )
-    entity_error.attempts = error.attempts
-    return entity_error

@@ -1,0 +1,660 @@
+"""One run of a batch runner: the object that owns a run's state and does its work.
+
+A :class:`Run` reads its input through a :class:`Source` (entities one by one for the
+object path, prepared tables for the table path), packs chunks per attribution group,
+and has a fixed set of worker tasks send them behind an adaptive concurrency limit. What
+to do with a failed request is :func:`~emmi_async._retry.decide_chunk`'s decision; the run
+applies it (retry, shared pause, split, fail, abort). Every entity ends in exactly one
+:class:`Settled` part, per chunk rather than per entity: the consumer turns parts into
+outcomes (object path) or rows (table path). A window of chunks bounds memory whatever
+the input's size; an ordered consumer holds back only what came early.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Protocol
+
+import anyio
+from anyio.abc import ObjectSendStream
+
+from emmi_async._base_client import BaseClient
+from emmi_async._exceptions import APIStatusError, APITimeoutError, EmmiError, ValidationError
+from emmi_async._response import APIResponse
+from emmi_async._retry import (
+    ChunkDecision,
+    RetryPolicy,
+    decide_chunk,
+    error_kind,
+    is_permanent,
+    server_wait,
+)
+from emmi_async.auth import AccountCustomerAuth, MultiTenantAuth
+from emmi_async.batch._adaptive import AdaptiveLimit
+from emmi_async.batch._journal import Journal, Recorded, journal_line
+from emmi_async.batch._operation import Operation
+from emmi_async.batch._outcome import (
+    BatchAbortedError,
+    BatchDeadlineError,
+    BatchEvent,
+    BatchStats,
+    EventKind,
+)
+
+if TYPE_CHECKING:
+    from emmi_async.batch._runner import BatchRunner
+
+__all__ = ["Delivery", "Job", "Journaled", "Run", "Settled", "Source"]
+
+_OVERLOAD_STATUSES = frozenset({429, 503})
+_DECODE_AHEAD_ENTITIES = 256
+# How often a producer blocked on a full window checks what an ordered consumer waits for.
+_WINDOW_POLL = 0.05
+_EARLY_BATCH = 100
+"""Early outcomes (bad input, journal) handed to the consumer together."""
+
+
+class Settled:
+    """Entities of one chunk that share their fate: a decoded ``payload`` or an ``error``.
+
+    ``payload`` is what the operation decoded for exactly these entities, in order (a list
+    of models on the object path, a table on the table path), or a :class:`Recorded` list
+    for entities resumed from a journal. ``attempts`` is how many requests carried them.
+    """
+
+    __slots__ = ("attempts", "error", "identifiers", "indexes", "payload")
+
+    def __init__(
+        self,
+        indexes: list[int],
+        identifiers: list[str | None],
+        payload: Any = None,
+        error: Exception | None = None,
+        attempts: int = 0,
+    ) -> None:
+        self.indexes = indexes
+        self.identifiers = identifiers
+        self.payload = payload
+        self.error = error
+        self.attempts = attempts
+
+
+class Journaled(list[Any]):
+    """The payload of entities resumed from a journal: their results as JSON, in order."""
+
+
+class Job:
+    """A chunk of entities of one attribution group, ready to send.
+
+    Each item is what the operation sends for its entity (the entity's JSON bytes for an
+    analysis endpoint): no model graph is kept for the garbage collector to rescan.
+    """
+
+    __slots__ = ("fingerprints", "group", "holds_slot", "id", "identifiers", "indexes", "items")
+
+    def __init__(self, job_id: int, group: str | None) -> None:
+        self.id = job_id
+        self.group = group
+        self.indexes: list[int] = []
+        self.identifiers: list[str | None] = []
+        self.items: list[Any] = []
+        self.fingerprints: list[str] = []
+        self.holds_slot = False
+        """Whether the job took a slot of the window (its delivery frees it)."""
+
+
+class _Part:
+    """Some entities of a job, sent together (a whole job, or one side of a split)."""
+
+    __slots__ = ("identifiers", "indexes", "items")
+
+    def __init__(self, indexes: list[int], identifiers: list[str | None], items: list[Any]) -> None:
+        self.indexes = indexes
+        self.identifiers = identifiers
+        self.items = items
+
+    def subset(self, positions: Iterable[int]) -> _Part:
+        keep = list(positions)
+        return _Part(
+            [self.indexes[i] for i in keep],
+            [self.identifiers[i] for i in keep],
+            [self.items[i] for i in keep],
+        )
+
+    def halves(self) -> tuple[_Part, _Part]:
+        middle = len(self.indexes) // 2
+        return self.subset(range(middle)), self.subset(range(middle, len(self.indexes)))
+
+
+class _Ticket:
+    """Whether a job's worker holds one of the run's decode slots (see ``Run.decode``)."""
+
+    __slots__ = ("holds",)
+
+    def __init__(self) -> None:
+        self.holds = False
+
+
+Delivery = tuple[int, list[Settled], bool]
+"""What the run hands its consumer: (index of the job's last entity or -1, the parts,
+whether they hold a decode slot). A job's parts (index >= 0) free a slot of the window
+once consumed; a decode slot is freed once the parts reach the consumer."""
+
+
+class Source(Protocol):
+    """Where a run's entities come from: units read lazily (an entity, or a table)."""
+
+    def units(self) -> Iterator[Any] | AsyncIterator[Any]:
+        """The input, one unit at a time (read once)."""
+        ...
+
+    def admit(self, run: Run, unit: Any) -> None:
+        """Take one unit: ``run.add`` each entity to send, ``run.settle_early`` the rest."""
+        ...
+
+    def late(self, run: Run, unit: Any, error: BatchDeadlineError) -> None:
+        """Fail every entity of a unit read after the deadline (``run.settle_early``)."""
+        ...
+
+
+class Run:
+    """The state and the work of one run: producer, window, workers and delivery."""
+
+    def __init__(
+        self,
+        runner: BatchRunner[Any],
+        operation: Operation,
+        client: BaseClient,
+        on_progress: Callable[[BatchEvent], object] | None,
+    ) -> None:
+        self.runner = runner
+        self.operation = operation
+        self.client = client
+        self.on_progress = on_progress
+        self.policy = RetryPolicy()
+        self.stats = BatchStats()
+        # Chunks admitted but not yet consumed: enough to keep every worker busy, and (for
+        # small chunks) a few thousand entities, so one slow entity does not stall the rest.
+        self.window_size = max(
+            2 * runner.max_concurrency, -(-runner.window_entities // runner.chunk_size), 4
+        )
+        self.window = anyio.Semaphore(self.window_size)
+        self.decode = anyio.Semaphore(max(2, -(-_DECODE_AHEAD_ENTITIES // runner.chunk_size)))
+        """Slots for chunks whose results are decoded but not yet taken by the consumer.
+
+        A response waits as bytes (which the cyclic GC does not scan) until its chunk gets
+        a slot, so a slow consumer never has thousands of decoded results waiting ahead of
+        it, each surviving into the GC's oldest generation and rescanned by every full
+        collection.
+        """
+        self.limit = AdaptiveLimit(
+            maximum=runner.max_concurrency,
+            minimum=runner.min_concurrency,
+            adaptive=runner.adaptive,
+        )
+        self.stats.concurrency = self.limit.limit
+        self.pause_until = 0.0
+        self.budget_spent = 0
+        self.consecutive_failures = 0
+        self.broken: BatchAbortedError | None = None
+        self.unfinished: dict[int, Job] = {}
+        self.groups: dict[str | None, Job] = {}
+        self.completed: list[Job] = []
+        self.early: list[Settled] = []
+        self.clients: dict[str | None, BaseClient] = {}
+        self.next_job = 0
+        self.next_index = 0
+        self.next_expected = -1
+        """The index an ordered consumer waits for (-1 when the stream is unordered)."""
+        self.units: Iterator[Any] | AsyncIterator[Any] | None = None
+        self.journal: Journal | None = None
+
+    # -- the whole run ------------------------------------------------------------------------
+
+    async def drive(self, source: Source, out: ObjectSendStream[Delivery]) -> None:
+        """Read ``source`` to the end, send everything, deliver every part to ``out``."""
+        runner = self.runner
+        async with out:
+            if runner.journal_path is not None:
+                self.journal = Journal(runner.journal_path, self.operation.name)
+                self.journal.open()
+            try:
+                with anyio.move_on_after(runner.deadline) as deadline:
+                    jobs_send, jobs_receive = anyio.create_memory_object_stream[Job](
+                        runner.max_concurrency
+                    )
+                    async with anyio.create_task_group() as group:
+                        group.start_soon(self._produce, source, jobs_send, out)
+                        async with jobs_receive:
+                            for _ in range(runner.max_concurrency):
+                                group.start_soon(self._work, jobs_receive.clone(), out)
+                if deadline.cancelled_caught:
+                    await self._expire(source, out)
+            finally:
+                if self.journal is not None:
+                    self.journal.close()
+
+    # -- admission (called by sources) -------------------------------------------------------
+
+    def take_index(self) -> int:
+        """The input index of the next entity read."""
+        index = self.next_index
+        self.next_index += 1
+        self.stats.entities += 1
+        return index
+
+    def add(self, index: int, identifier: str | None, item: Any, group: str | None) -> None:
+        """Queue one valid entity (``item``: what the operation sends for it) in its group.
+
+        With a journal, an entity the earlier run finished is settled from the journal
+        instead (after checking it is the same entity).
+        """
+        fingerprint = ""
+        journal = self.journal
+        if journal is not None:
+            fingerprint = self.operation.fingerprint(item)
+            recorded = journal.recorded(index, fingerprint)
+            if recorded is not None:
+                self._resume(index, recorded)
+                return
+        job = self.groups.get(group)
+        if job is None:
+            job = self.groups[group] = Job(self.next_job, group)
+            self.next_job += 1
+            self.unfinished[job.id] = job
+        job.indexes.append(index)
+        job.identifiers.append(identifier)
+        job.items.append(item)
+        job.fingerprints.append(fingerprint)
+        if len(job.indexes) >= self.runner.chunk_size:
+            del self.groups[group]
+            self.completed.append(job)
+
+    def settle_early(self, index: int, identifier: str | None, error: Exception) -> None:
+        """An entity that fails before sending (bad input, a refused attribution)."""
+        self.early.append(Settled([index], [identifier], error=error))
+        self.stats.failed += 1
+        self.emit("failed", 1)
+
+    def client_for(self, group: str | None) -> BaseClient:
+        """The client (view) that sends a group's chunks; raises ``ValueError`` for an id
+        the auth refuses."""
+        client = self.clients.get(group)
+        if client is None:
+            client = self.client
+            if group is not None:
+                auth = client.auth
+                if isinstance(auth, AccountCustomerAuth):
+                    client = client.for_customer(group)
+                elif isinstance(auth, MultiTenantAuth):
+                    client = client.for_end_user(group)
+            self.clients[group] = client
+        return client
+
+    def emit(self, kind: EventKind, count: int) -> None:
+        if self.on_progress is not None:
+            self.on_progress(BatchEvent(kind, count, self.stats))
+
+    def _resume(self, index: int, recorded: Recorded) -> None:
+        self.stats.resumed += 1
+        if recorded.error is None:
+            settled = Settled([index], [recorded.identifier], payload=Journaled([recorded.result]))
+            self.stats.succeeded += 1
+            self.emit("done", 1)
+        else:
+            url = str(self.client.url_for(self.operation.name))
+            settled = Settled([index], [recorded.identifier], error=recorded.rebuild_error(url))
+            self.stats.failed += 1
+            self.emit("failed", 1)
+        self.early.append(settled)
+
+    # -- producer -----------------------------------------------------------------------------
+
+    async def _produce(
+        self, source: Source, jobs: ObjectSendStream[Job], out: ObjectSendStream[Delivery]
+    ) -> None:
+        async with jobs:
+            units = self.units = source.units()
+            if isinstance(units, AsyncIterator):
+                async for unit in units:
+                    source.admit(self, unit)
+                    await self._pass_on(jobs, out)
+            else:
+                for unit in units:
+                    source.admit(self, unit)
+                    await self._pass_on(jobs, out)
+            self.completed.extend(self.groups.values())
+            self.groups.clear()
+            await self._pass_on(jobs, out, flush=True)
+
+    async def _pass_on(
+        self, jobs: ObjectSendStream[Job], out: ObjectSendStream[Delivery], flush: bool = False
+    ) -> None:
+        """Submit completed jobs; pass early outcomes on in batches."""
+        if self.completed:
+            await self._flush_early(out)
+            completed, self.completed = self.completed, []
+            for job in completed:
+                await self._submit(job, jobs)
+        elif flush or len(self.early) >= _EARLY_BATCH:
+            await self._flush_early(out)
+        elif self.next_index % 128 == 0:
+            await anyio.lowlevel.checkpoint()  # a long run of partial chunks: let others run
+        if flush:
+            await self._flush_early(out)
+
+    async def _flush_early(self, out: ObjectSendStream[Delivery]) -> None:
+        if self.early:
+            early, self.early = self.early, []
+            await _hand_over(out, (-1, early, False))
+
+    async def _submit(self, job: Job, jobs: ObjectSendStream[Job]) -> None:
+        """Send ``job`` to the workers once the window has room for it.
+
+        While the window is full, an ordered consumer may be waiting for an entity that
+        sits in a partial chunk of another group: such chunks go out at once, outside the
+        window, or the run would wait forever.
+        """
+        while True:
+            with anyio.move_on_after(_WINDOW_POLL):
+                await self.window.acquire()
+                break
+            for group, waiting_job in list(self.groups.items()):
+                if waiting_job.indexes[0] <= self.next_expected:
+                    del self.groups[group]
+                    await jobs.send(waiting_job)
+        job.holds_slot = True
+        await jobs.send(job)
+
+    # -- workers ------------------------------------------------------------------------------
+
+    async def _work(self, jobs: AsyncIterator[Job], out: ObjectSendStream[Delivery]) -> None:
+        # The parts live in _complete's frame, not here: an idle worker waiting for its
+        # next job must not keep its last results alive for the cyclic GC to rescan.
+        async with jobs:  # type: ignore[attr-defined]
+            async for job in jobs:
+                if not await _hand_over(out, await self._complete(job)):
+                    return
+
+    async def _complete(self, job: Job) -> Delivery:
+        """Send ``job`` until every entity is settled; record them in the journal."""
+        part = _Part(job.indexes, job.identifiers, job.items)
+        ticket = _Ticket()
+        settled = await self._send(self.client_for(job.group), part, ticket)
+        self._record(job, settled)
+        del self.unfinished[job.id]
+        last = job.indexes[-1] if job.holds_slot else -1
+        return last, settled, ticket.holds
+
+    async def _send(self, client: BaseClient, part: _Part, ticket: _Ticket) -> list[Settled]:
+        """Send ``part`` until it succeeds, splits or fails.
+
+        A response is decoded once the job holds a decode slot (``ticket``), which it
+        keeps until its parts reach the consumer.
+        """
+        operation = self.operation
+        body = operation.encode(part.items)
+        stats = self.stats
+        attempts = 0
+        while True:
+            if self.broken is not None:
+                return [self._fail(part, self.broken, attempts)]
+            await self._take_slot()
+            attempts += 1
+            stats.in_flight += 1
+            started = time.perf_counter()
+            error: EmmiError | None = None
+            try:
+                response = await operation.fetch(client, part.items, body)
+            except EmmiError as exc:
+                error = exc
+            finally:
+                stats.in_flight -= 1
+            latency = time.perf_counter() - started
+            stats.requests += 1
+            stats.record_latency(latency)
+            if self.limit.release(latency, overloaded=_is_overload(error)):
+                stats.concurrency = self.limit.limit
+                self.emit("concurrency", self.limit.limit)
+            if error is None:
+                self._note_rate_limit(response.rate_limit)  # before waiting to decode
+                error, payload = await self._decode(response, len(part.indexes), ticket)
+                if error is None:
+                    self.consecutive_failures = 0
+                    stats.succeeded += len(part.indexes)
+                    self.emit("done", len(part.indexes))
+                    return [Settled(part.indexes, part.identifiers, payload, None, attempts)]
+            decision = self._decide(error, len(part.indexes), attempts)
+            if decision.action == "split":
+                return await self._split(client, part, error, attempts, ticket)
+            if decision.action in ("fail", "abort"):
+                return [self._fail(part, error, attempts)]
+            await anyio.sleep(decision.delay if decision.action == "retry" else 0.0)
+
+    def _decide(self, error: EmmiError, size: int, attempts: int) -> ChunkDecision:
+        """:func:`decide_chunk` for a failed request of ``size`` entities, and its effects
+        on the run: counters, the shared pause, the retry budget, and an abort."""
+        kind = error_kind(error)
+        stats = self.stats
+        if kind == "rate_limited":
+            stats.throttled += 1
+            self.emit("throttled", 1)
+        elif kind == "transient":
+            self.consecutive_failures += 1
+        runner = self.runner
+        decision = decide_chunk(
+            kind,
+            attempts=attempts,
+            max_attempts=runner.max_attempts,
+            splittable=size > 1 or bool(_named_positions(error, size)),
+            budget_left=self.budget_spent < 10 + runner.retry_budget * stats.requests,
+            failing_streak=self.consecutive_failures >= max(10, runner.max_concurrency),
+            wait=server_wait(error),
+            max_wait=runner.max_retry_after,
+            backoff=self.policy.backoff(attempts - 1),
+        )
+        action = decision.action
+        if action == "abort" and self.broken is None:
+            reason = (
+                f"the API refused the key: {error}"
+                if kind == "refused_key"
+                else "stopped sending: the server kept failing and the retry budget is "
+                f"spent (last error: {error})"
+            )
+            self.broken = BatchAbortedError(reason, error)
+        elif action in ("retry", "pause"):
+            stats.retries += 1
+            self.emit("retried", size)
+            if kind == "transient":
+                self.budget_spent += 1
+            if action == "pause":
+                self.pause_until = max(self.pause_until, time.monotonic() + decision.delay)
+        return decision
+
+    async def _decode(
+        self, response: APIResponse, count: int, ticket: _Ticket
+    ) -> tuple[EmmiError | None, Any]:
+        """The response's payload once the job holds a decode slot, or why it has none.
+
+        A slot taken for a response that does not decode is given back at once: the
+        retry may wait seconds, and would hold up every other chunk meanwhile.
+        """
+        taken = not ticket.holds
+        if taken:
+            await self.decode.acquire()
+            ticket.holds = True
+        try:
+            return None, self.operation.decode(response, count)
+        except EmmiError as error:
+            if taken:
+                ticket.holds = False
+                self.decode.release()
+            return error, None
+
+    async def _take_slot(self) -> None:
+        """A concurrency slot, once no shared pause is in force.
+
+        The pause is checked again after the slot is taken: a 429 may have started a
+        pause while this task queued for the slot, and sending then only earns another 429.
+        """
+        while True:
+            delay = self.pause_until - time.monotonic()
+            if delay > 0:
+                await anyio.sleep(delay)
+            await self.limit.acquire()
+            if self.pause_until <= time.monotonic():
+                return
+            self.limit.release(None)
+
+    async def _split(
+        self,
+        client: BaseClient,
+        part: _Part,
+        error: EmmiError,
+        attempts: int,
+        ticket: _Ticket,
+    ) -> list[Settled]:
+        """Isolate what the server refused: named entities fail, the rest is sent again."""
+        size = len(part.indexes)
+        named = _named_positions(error, size)
+        if named and isinstance(error, ValidationError):
+            failed = [
+                Settled(
+                    [part.indexes[position]],
+                    [part.identifiers[position]],
+                    error=_entity_error(error, details, part.indexes[position]),
+                    attempts=attempts,
+                )
+                for position, details in named.items()
+            ]
+            self.stats.failed += len(failed)
+            self.emit("failed", len(failed))
+            rest = [position for position in range(size) if position not in named]
+            if not rest:
+                return failed
+            self.stats.splits += 1
+            self.emit("split", size)
+            return failed + await self._send(client, part.subset(rest), ticket)
+        self.stats.splits += 1
+        self.emit("split", size)
+        left, right = part.halves()
+        return await self._send(client, left, ticket) + await self._send(client, right, ticket)
+
+    def _fail(self, part: _Part, error: Exception, attempts: int) -> Settled:
+        self.stats.failed += len(part.indexes)
+        self.emit("failed", len(part.indexes))
+        return Settled(part.indexes, part.identifiers, error=error, attempts=attempts)
+
+    def _note_rate_limit(self, rate_limit: Any) -> None:
+        """Pause politely when the server says its quota is used up.
+
+        The pause is the time one more request's worth of quota takes to come back
+        (``reset / limit``, as the quota refills over the window), not the whole window:
+        the adaptive limit, halved by any 429, does the rest.
+        """
+        if rate_limit is None or rate_limit.remaining != 0 or not rate_limit.reset:
+            return
+        reset = min(float(rate_limit.reset), self.runner.max_retry_after)
+        pause = reset / rate_limit.limit if rate_limit.limit else reset
+        self.pause_until = max(self.pause_until, time.monotonic() + min(reset, pause))
+
+    def _record(self, job: Job, parts: list[Settled]) -> None:
+        """Journal what a later run must not send again: successes and permanent refusals."""
+        journal = self.journal
+        if journal is None:
+            return
+        fingerprints = dict(zip(job.indexes, job.fingerprints, strict=True))
+        operation = self.operation
+        lines: list[bytes] = []
+        for part in parts:
+            error = part.error
+            if error is None:
+                results = operation.journal_results(part.payload)
+                lines.extend(
+                    journal_line(index, identifier, fingerprints[index], result, None)
+                    for index, identifier, result in zip(
+                        part.indexes, part.identifiers, results, strict=True
+                    )
+                )
+            elif isinstance(error, APIStatusError) and is_permanent(error):
+                lines.extend(
+                    journal_line(index, identifier, fingerprints[index], None, error)
+                    for index, identifier in zip(part.indexes, part.identifiers, strict=True)
+                )
+        journal.write(lines)
+
+    # -- deadline -----------------------------------------------------------------------------
+
+    async def _expire(self, source: Source, out: ObjectSendStream[Delivery]) -> None:
+        """Settle every entity that has no outcome yet: the deadline passed."""
+        error = BatchDeadlineError(f"the batch deadline of {self.runner.deadline:g} s passed")
+        for job in list(self.unfinished.values()):
+            self.early.append(self._fail(_Part(job.indexes, job.identifiers, job.items), error, 0))
+        self.unfinished.clear()
+        with anyio.CancelScope(shield=True):
+            await self._flush_early(out)
+            # The input not read yet: its failures go out in batches, as it is read.
+            units = self.units
+            if isinstance(units, AsyncIterator):
+                async for unit in units:
+                    source.late(self, unit, error)
+                    if len(self.early) >= _EARLY_BATCH:
+                        await self._flush_early(out)
+            elif units is not None:
+                for unit in units:
+                    source.late(self, unit, error)
+                    if len(self.early) >= _EARLY_BATCH:
+                        await self._flush_early(out)
+            await self._flush_early(out)
+
+
+async def _hand_over(out: ObjectSendStream[Delivery], delivery: Delivery) -> bool:
+    """Give parts to the consumer; ``False`` if it has gone (stopped iterating).
+
+    Shielded: a hand-off that the deadline interrupted half-way could neither say whether
+    the consumer got the parts nor be retried without risking duplicates.
+    """
+    with anyio.CancelScope(shield=True):
+        try:
+            await out.send(delivery)
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+            return False
+    return True
+
+
+def _is_overload(error: EmmiError | None) -> bool:
+    if error is None:
+        return False
+    if isinstance(error, APIStatusError):
+        return error.status_code in _OVERLOAD_STATUSES
+    return isinstance(error, APITimeoutError)
+
+
+def _named_positions(error: EmmiError, size: int) -> dict[int, list[Any]]:
+    """The positions in the chunk that a 422's ``details`` name, with their details."""
+    if not isinstance(error, ValidationError):
+        return {}
+    named: dict[int, list[Any]] = {}
+    for detail in error.details:
+        position = detail.get("index") if isinstance(detail, dict) else None
+        if isinstance(position, int) and not isinstance(position, bool) and 0 <= position < size:
+            named.setdefault(position, []).append(detail)
+    return named
+
+
+def _entity_error(error: ValidationError, details: list[Any], index: int) -> ValidationError:
+    """The 422 as it concerns one entity: its own details, renumbered to its input index."""
+    own = [{**detail, "index": index} for detail in details]
+    problems = "; ".join(
+        f"{detail.get('field', '?')}: {detail.get('message', 'invalid')}" for detail in own
+    )
+    message = f"422 entity {index} refused: {problems}"
+    if error.request_id:
+        message += f" (request id {error.request_id})"
+    body = {"error": {**error.error, "details": own}}
+    entity_error = ValidationError(
+        message, response=error.response, body=body, request_id=error.request_id
+    )
+    entity_error.attempts = error.attempts
+    return entity_error
