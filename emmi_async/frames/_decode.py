@@ -1,0 +1,91 @@
+"""Response bodies to typed result rows, in compiled code (polars' JSON reader with a schema).
+
+Unknown response fields are not in the schema and so are dropped; missing optional ones
+are null. A body that is not JSON, or does not fit the schema, or holds another number of
+results than entities sent, raises the same errors as the object path (the run retries).
+"""
+
+from __future__ import annotations
+
+import orjson
+import polars as pl
+
+from emmi_async._base_client import MalformedResponseError
+from emmi_async._exceptions import ResponseMismatchError
+from emmi_async.frames._layout import Output, flatten
+
+__all__ = ["decode_rows", "extra_json"]
+
+
+def decode_rows(body: bytes, count: int, output: Output, what: str) -> pl.DataFrame:
+    """The result rows of a ``{"results": [...]}`` body: ``pos`` (the entity's position in
+    the chunk), ``seq`` (the row's order within the body) and ``output``'s columns."""
+    dtype = pl.Struct({"results": pl.List(pl.Struct({"data": pl.List(output.data)}))})
+    try:
+        decoded = pl.Series([body], dtype=pl.Binary).cast(pl.String).str.json_decode(dtype)
+    except pl.exceptions.PolarsError as exc:
+        raise MalformedResponseError(
+            f"{what}: a body that does not fit the results: {exc}"
+        ) from None
+    results = decoded.struct.field("results")
+    found = results.list.len()[0]
+    if found != count:
+        raise ResponseMismatchError(
+            f"{what}: sent {count} entities, the response holds {found or 0} results"
+        )
+    frame = (
+        pl.DataFrame({"r": results})
+        .explode("r")
+        .with_row_index("pos")
+        .select("pos", pl.col("r").struct.field("data").alias("d"))
+        .explode("d")
+    )
+    if output.per_scenario:
+        frame = frame.select(
+            "pos",
+            pl.col("d").struct.field("year").alias("year"),
+            pl.col("d").struct.field("scenarios").alias("s"),
+        ).explode("s")
+        columns = [
+            pl.col("year"),
+            pl.col("s").struct.field("scenario").alias("scenario"),
+            pl.col("s")
+            .struct.field("transition_risk")
+            .struct.field("potential_carbon_liability")
+            .alias("potential_carbon_liability"),
+            pl.col("s")
+            .struct.field("transition_risk")
+            .struct.field("pcl_to_value")
+            .alias("pcl_to_value"),
+            pl.col("s")
+            .struct.field("physical_risk")
+            .struct.field("average_annual_loss")
+            .alias("average_annual_loss"),
+        ]
+    else:
+        columns = flatten(output, pl.col("d"))
+    return frame.select(
+        pl.col("pos").cast(pl.Int64), pl.int_range(pl.len(), dtype=pl.Int64).alias("seq"), *columns
+    )
+
+
+def extra_json(body: bytes, output: Output) -> list[str | None]:
+    """For each result row of ``body`` (in :func:`decode_rows`' order), its unknown fields
+    as JSON text (``None`` when it has none): what the schema leaves out."""
+    data = output.data
+    assert isinstance(data, pl.Struct)
+    known = {field.name for field in data.fields}
+    texts: list[str | None] = []
+    for result in orjson.loads(body).get("results") or []:
+        items = result.get("data") if isinstance(result, dict) else None
+        if not items:
+            texts.append(None)
+            continue
+        for item in items:
+            unknown = (
+                {k: v for k, v in item.items() if k not in known} if isinstance(item, dict) else {}
+            )
+            count = len(item.get("scenarios") or [None]) if output.per_scenario else 1
+            text = orjson.dumps(unknown).decode() if unknown else None
+            texts.extend([text] * max(count, 1))
+    return texts

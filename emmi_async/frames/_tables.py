@@ -1,0 +1,431 @@
+"""The table path: portfolio tables through the batch runner's run, and result tables out.
+
+A :class:`TableSource` feeds a :class:`~emmi_async.batch._run.Run` whole prepared frames
+(grouped, checked and encoded by :mod:`._encode`); a :class:`TableOperation` sends and
+decodes chunks as columns (:mod:`._decode`); :class:`ResultBook` turns the run's settled
+parts into result rows. No per-entity Python object is made for an entity that passes the
+column checks, except its JSON bytes in the chunk being sent.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from typing import Any
+
+import orjson
+import polars as pl
+
+from emmi_async._base_client import BaseClient
+from emmi_async._exceptions import EmmiError, EntityValidationError
+from emmi_async._response import APIResponse
+from emmi_async._retry import is_permanent
+from emmi_async.batch._operation import fingerprint_of
+from emmi_async.batch._outcome import BatchDeadlineError
+from emmi_async.batch._run import Journaled, Run, Settled
+from emmi_async.frames._decode import decode_rows, extra_json
+from emmi_async.frames._encode import (
+    EndpointRules,
+    PreparedFrame,
+    entity_from_rows,
+    prepare_frame,
+)
+from emmi_async.frames._layout import Output
+from emmi_async.models import AnalysisSpec
+
+__all__ = ["ResultBook", "TableOperation", "TablePayload", "TableSource", "status_of"]
+
+_ROW_PATH = ("data", "projections", "projected_emissions")
+
+
+def status_of(error: Exception) -> str:
+    """The ``status`` column for an entity that failed with ``error``: ``invalid`` (bad
+    input, never sent), ``rejected`` (the API refused it; a rerun would too) or ``error``
+    (transient, deadline, an aborted run)."""
+    if isinstance(error, (ValueError, TypeError)) and (
+        isinstance(error, EntityValidationError) or not isinstance(error, EmmiError)
+    ):
+        return "invalid"
+    if is_permanent(error):
+        return "rejected"
+    return "error"
+
+
+class TablePayload:
+    """A chunk's decoded results: ``rows`` (see :func:`decode_rows`) and, when the journal
+    or the ``extra`` column needs it, the body itself."""
+
+    __slots__ = ("body", "rows")
+
+    def __init__(self, rows: pl.DataFrame, body: bytes | None) -> None:
+        self.rows = rows
+        self.body = body
+
+
+class TableOperation:
+    """An analysis endpoint for the table path: chunks of JSON bytes out, columns in."""
+
+    def __init__(self, spec: AnalysisSpec[Any, Any], output: Output, *, keep_bodies: bool) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.max_chunk = spec.max_entities
+        self.output = output
+        self.keep_bodies = keep_bodies
+
+    def prepare(self, item: Any, index: int) -> Any:
+        """An entity dict checked by the object path's rules: its JSON bytes."""
+        entity = self.spec.coerce(item, index)
+        problems = self.spec.problems(entity, index)
+        if problems:
+            raise EntityValidationError(problems)
+        return self.spec.encode([entity])[1:-1]
+
+    def identifier(self, item: Any) -> str | None:
+        info = item.get("entity_info") if isinstance(item, Mapping) else None
+        value = info.get("identifier") if isinstance(info, Mapping) else None
+        return value if isinstance(value, str) else None
+
+    def fingerprint(self, prepared: Any) -> str:
+        return fingerprint_of(prepared)
+
+    def encode(self, prepared: Sequence[Any]) -> bytes | None:
+        return b"[" + b",".join(prepared) + b"]"
+
+    async def fetch(
+        self, client: BaseClient, items: Sequence[Any], body: bytes | None
+    ) -> APIResponse:
+        return await client.request(
+            "POST", self.name, scope="data", content=body, max_retries=0, parse=False
+        )
+
+    def decode(self, response: APIResponse, count: int) -> TablePayload:
+        body = response.data
+        assert isinstance(body, bytes)
+        what = f"{self.name} (request id {response.request_id})"
+        rows = decode_rows(body, count, self.output, what)
+        return TablePayload(rows, body if self.keep_bodies else None)
+
+    def journal_results(self, payload: Any) -> list[Any]:
+        assert isinstance(payload, TablePayload)
+        assert payload.body is not None
+        results = orjson.loads(payload.body).get("results")
+        return list(results)
+
+    def result_from_json(self, data: Any) -> Any:
+        return data
+
+
+class _Frame:
+    """The rows of one input frame, kept until every entity of it is settled."""
+
+    __slots__ = ("base", "count", "open", "rows")
+
+    def __init__(self, base: int, count: int, rows: pl.DataFrame) -> None:
+        self.base = base
+        self.count = count
+        self.open = count
+        self.rows = rows
+
+
+class TableSource:
+    """A run's input as portfolio frames (polars), each checked and encoded by columns.
+
+    Entity indexes run on across frames. An identifier met in an earlier frame is not
+    sent again: that entity fails (``invalid``) with a message saying so.
+    """
+
+    def __init__(
+        self,
+        frames: Iterator[pl.DataFrame] | AsyncIterator[pl.DataFrame],
+        operation: TableOperation,
+        rules: EndpointRules,
+        options: Mapping[str, Any],
+        attribution: str | None,
+        book: ResultBook,
+    ) -> None:
+        self._frames = frames
+        self._operation = operation
+        self._rules = rules
+        self._options = dict(options)
+        self._attribution = attribution
+        self._book = book
+        self._seen: set[int] = set()
+        """64-bit hashes of the identifiers of earlier frames (a stream's repeat check)."""
+
+    def units(self) -> Iterator[Any] | AsyncIterator[Any]:
+        return self._frames
+
+    def admit(self, run: Run, frame: pl.DataFrame) -> None:
+        prepared = prepare_frame(
+            frame, self._rules, options=self._options, attribution=self._attribution
+        )
+        entities = prepared.entities
+        count = entities.height
+        base = run.next_index
+        self._book.add_frame(base, count, prepared.rows)
+        identifiers = entities["identifier"].to_list()
+        bodies = entities["body"].to_list()
+        groups = entities["group"].to_list()
+        hashes = entities["identifier"].hash().to_list()
+        repeated = [digest in self._seen for digest in hashes]
+        self._seen.update(hashes)
+        flagged_rows = _rows_of_flagged(prepared) if entities["flagged"].any() else {}
+        for position in range(count):
+            index = run.take_index()
+            identifier = identifiers[position]
+            body = bodies[position]
+            group = groups[position]
+            if repeated[position] and identifier is not None:
+                message = (
+                    f"identifier {identifier!r} came in an earlier frame too: rows of one "
+                    "entity must be in one frame (this part was not sent)"
+                )
+                self._book.message(index, message)
+                run.settle_early(index, identifier, ValueError(message))
+                continue
+            if body is None:
+                body = self._look_closer(run, index, identifier, flagged_rows[position])
+                if body is None:
+                    continue
+            try:
+                run.client_for(group)
+            except ValueError as exc:
+                self._book.message(index, f"{self._attribution}: {exc}")
+                run.settle_early(index, identifier, exc)
+                continue
+            run.add(index, identifier, body, group)
+
+    def _look_closer(
+        self, run: Run, index: int, identifier: str | None, rows: list[dict[str, Any]]
+    ) -> bytes | None:
+        """A flagged entity through the object path's rules: its JSON, or ``None`` after
+        settling it as invalid with the messages (naming rows)."""
+        numbers = [row.pop("__row") for row in rows]
+        problems: list[str] = []
+        if identifier is None:
+            problems.append(f"row {numbers[0]}: identifier: required")
+        if self._rules.projected_field is None:
+            problems.extend(
+                f"row {number}: projected: {self._rules.name} takes no projected years"
+                for number, row in zip(numbers, rows, strict=True)
+                if _projected(row)
+            )
+        attribution = self._attribution
+        if attribution is not None:
+            ids = {str(row.get(attribution)) for row in rows if row.get(attribution) is not None}
+            if len(ids) > 1:
+                problems.append(
+                    f"row {numbers[0]}: {attribution}: the rows of one entity name "
+                    f"{len(ids)} different ids"
+                )
+        entity = entity_from_rows(rows, identifier, self._rules, self._options)
+        error: Exception | None = None
+        body: bytes | None = None
+        try:
+            body = self._operation.prepare(entity, index)
+        except EntityValidationError as exc:
+            error = exc
+            problems.extend(
+                _name_row(problem.field, problem.message, numbers, rows, self._rules)
+                for problem in exc.problems
+            )
+        except (ValueError, TypeError) as exc:
+            error = exc
+            problems.append(f"row {numbers[0]}: {exc}")
+        if not problems:
+            return body
+        message = "; ".join(problems)
+        self._book.message(index, message)
+        run.settle_early(index, identifier, error or ValueError(message))
+        return None
+
+    def late(self, run: Run, frame: pl.DataFrame, error: BatchDeadlineError) -> None:
+        prepared = prepare_frame(
+            frame, self._rules, options=self._options, attribution=self._attribution
+        )
+        entities = prepared.entities
+        self._book.add_frame(run.next_index, entities.height, prepared.rows)
+        for identifier in entities["identifier"].to_list():
+            run.settle_early(run.take_index(), identifier, error)
+
+
+def _projected(row: Mapping[str, Any]) -> bool:
+    value = row.get("projected")
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "y", "t")
+    return bool(value)
+
+
+def _rows_of_flagged(prepared: PreparedFrame) -> dict[int, list[dict[str, Any]]]:
+    """The rows of each flagged entity (by position) as plain values, with ``__row``: the
+    value as the column checks read it, or as given where it did not read."""
+    flagged = prepared.entities.with_row_index("entity").filter(pl.col("flagged"))
+    wanted = prepared.rows.join(
+        flagged.select(pl.col("entity").cast(pl.UInt32)), on="entity", how="semi"
+    )
+    numbers = wanted["row"].to_list()
+    entities = wanted["entity"].to_list()
+    raw = prepared.raw
+    typed = prepared.typed
+    shared = [name for name in raw.columns if name in typed.columns and name != "row"]
+    rows: dict[int, list[dict[str, Any]]] = {}
+    for number, entity in sorted(zip(numbers, entities, strict=True)):
+        given = raw.row(number, named=True)
+        read = typed.row(number, named=True)
+        row = dict(given)
+        for name in shared:
+            if read[name] is not None:
+                row[name] = read[name]
+        row["__row"] = number
+        rows.setdefault(entity, []).append(row)
+    return rows
+
+
+def _name_row(
+    path: str,
+    message: str,
+    numbers: Sequence[int],
+    rows: Sequence[Mapping[str, Any]],
+    rules: EndpointRules,
+) -> str:
+    """A problem at JSON ``path`` of an entity as ``row N: path: message``."""
+    number = numbers[0]
+    for name in _ROW_PATH:
+        prefix = f"{name}["
+        if path.startswith(prefix):
+            end = path.find("]")
+            position = int(path[len(prefix) : end]) if end > 0 else 0
+            wanted = name != "data"
+            matches = [n for n, row in zip(numbers, rows, strict=True) if _projected(row) == wanted]
+            if position < len(matches):
+                number = matches[position]
+            break
+    return f"row {number}: {path}: {message}"
+
+
+class ResultBook:
+    """Turns settled parts into result rows, and keeps what that needs: the input rows of
+    every frame with entities still open, and messages for entities failed by the table
+    path itself."""
+
+    def __init__(self, operation: TableOperation, *, extra: bool) -> None:
+        self._operation = operation
+        self._extra = extra
+        self._frames: list[_Frame] = []
+        self._bases: list[int] = []
+        self._messages: dict[int, str] = {}
+        self._columns = operation.output.all_columns
+        if extra:
+            self._columns["extra"] = pl.String()
+
+    @property
+    def schema(self) -> dict[str, pl.DataType]:
+        """The columns of every result frame (with the order helpers ``entity``, ``seq``)."""
+        return self._columns
+
+    def add_frame(self, base: int, count: int, rows: pl.DataFrame) -> None:
+        rows = rows.with_columns((pl.col("entity").cast(pl.Int64) + base).alias("entity"))
+        self._frames.append(_Frame(base, count, rows))
+        self._bases.append(base)
+
+    def message(self, index: int, text: str) -> None:
+        self._messages[index] = text
+
+    def rows(self, parts: Sequence[Settled]) -> pl.DataFrame:
+        """The result rows of ``parts``: ``entity`` (input index) and ``seq`` (order within
+        the entity) first, then :attr:`schema`'s columns."""
+        pieces = [self._rows_of(part) for part in parts]
+        for part in parts:
+            self._close(part.indexes)
+        if not pieces:
+            return self.empty()
+        return pl.concat(pieces, how="vertical")
+
+    def empty(self) -> pl.DataFrame:
+        return pl.DataFrame(schema={"entity": pl.Int64(), "seq": pl.Int64(), **self._columns})
+
+    def _rows_of(self, part: Settled) -> pl.DataFrame:
+        if part.error is None:
+            return self._ok_rows(part)
+        return self._failed_rows(part)
+
+    def _ok_rows(self, part: Settled) -> pl.DataFrame:
+        payload = part.payload
+        if isinstance(payload, Journaled):
+            body = orjson.dumps({"results": list(payload)})
+            what = f"{self._operation.name} (journal)"
+            payload = TablePayload(
+                decode_rows(body, len(part.indexes), self._operation.output, what), body
+            )
+        assert isinstance(payload, TablePayload)
+        rows = payload.rows
+        positions = rows["pos"]
+        frame = rows.select(
+            pl.Series("entity", part.indexes, dtype=pl.Int64).gather(positions),
+            "seq",
+            pl.Series("identifier", part.identifiers, dtype=pl.String).gather(positions),
+            pl.exclude("pos", "seq"),
+            pl.lit("ok").alias("status"),
+            pl.lit(None, dtype=pl.String).alias("error"),
+        )
+        if self._extra:
+            texts = extra_json(payload.body, self._operation.output) if payload.body else []
+            if len(texts) != frame.height:
+                texts = [None] * frame.height
+            frame = frame.with_columns(pl.Series("extra", texts, dtype=pl.String))
+        return self._typed(frame)
+
+    def _failed_rows(self, part: Settled) -> pl.DataFrame:
+        error = part.error
+        assert error is not None
+        status = status_of(error)
+        default = " ".join(str(error).split()) or type(error).__name__
+        entities = pl.DataFrame(
+            {
+                "entity": pl.Series(part.indexes, dtype=pl.Int64),
+                "identifier": pl.Series(part.identifiers, dtype=pl.String),
+                "error": [self._messages.pop(index, default) for index in part.indexes],
+            }
+        )
+        years = pl.concat([frame.rows for frame in self._frames_of(part.indexes)])
+        frame = (
+            entities.join(years.select("entity", "row", "year"), on="entity", how="left")
+            .sort("entity", "row")
+            .select(
+                "entity",
+                pl.col("row").cast(pl.Int64).alias("seq"),
+                "identifier",
+                "year",
+                pl.lit(status).alias("status"),
+                "error",
+            )
+        )
+        return self._typed(frame)
+
+    def _typed(self, frame: pl.DataFrame) -> pl.DataFrame:
+        present = set(frame.columns)
+        return frame.select(
+            pl.col("entity").cast(pl.Int64),
+            pl.col("seq").cast(pl.Int64),
+            *[
+                (pl.col(name) if name in present else pl.lit(None)).cast(dtype).alias(name)
+                for name, dtype in self._columns.items()
+            ],
+        )
+
+    def _frames_of(self, indexes: Sequence[int]) -> list[_Frame]:
+        found: dict[int, _Frame] = {}
+        for index in indexes:
+            slot = bisect.bisect_right(self._bases, index) - 1
+            frame = self._frames[slot]
+            found[id(frame)] = frame
+        return list(found.values())
+
+    def _close(self, indexes: Sequence[int]) -> None:
+        """Count settled entities; forget a frame's rows once all of its are settled."""
+        for index in indexes:
+            slot = bisect.bisect_right(self._bases, index) - 1
+            self._frames[slot].open -= 1
+        while self._frames and self._frames[0].open <= 0:
+            self._frames.pop(0)
+            self._bases.pop(0)
