@@ -262,6 +262,81 @@ class RunnerPipeline:
             await self._client.aclose()
 
 
+class TablePipeline:
+    """``runner.run_frame(frame)`` on the same portfolio as one row per entity-year."""
+
+    backend = "asyncio"
+
+    def __init__(
+        self, base_url: str, rows: Any, *, library: str, chunk: int, concurrency: int
+    ) -> None:
+        self.name = f"runner.run_frame, {library} input, chunk {chunk}, C = {concurrency}"
+        self.concurrency = concurrency
+        self._base_url = base_url + API_PREFIX
+        self._rows = rows  # a polars frame, 3 rows per entity
+        self._library = library
+        self._chunk = chunk
+        self._client: AsyncEmmi | None = None
+        self._runner: Any = None
+
+    async def open(self) -> None:
+        """A client whose pool holds C connections, and its runner."""
+        client = AsyncEmmi(
+            api_key=API_KEY,
+            customer_id=CUSTOMER_ID,
+            base_url=self._base_url,
+            max_connections=self.concurrency,
+        )
+        self._client = client
+        self._runner = client.batch(
+            client.emissions.estimate,
+            chunk_size=self._chunk,
+            max_concurrency=self.concurrency,
+            adaptive=False,
+            deadline=BLOCK_TIME_LIMIT,
+        )
+
+    async def process(self, count: int) -> Done:
+        """One frame of ``count`` entities; count ``ok`` rows' entities, sum scope 1."""
+        import polars as pl
+
+        done = Done()
+        rows = self._rows.slice(0, 3 * count)
+        native: Any = rows
+        if self._library == "pandas":
+            native = rows.to_pandas()
+        elif self._library == "pyarrow":
+            native = rows.to_arrow()
+        table = await self._runner.run_frame(native)
+        if not isinstance(table, pl.DataFrame):
+            table = pl.DataFrame(table)
+        ok = table.filter(pl.col("status") == "ok")
+        done.ok = ok["identifier"].n_unique()
+        done.checksum = float(ok["scope1"].sum())
+        failed = table.height - ok.height
+        if failed:
+            done.errors["failed rows"] += failed
+        done.requests = self._runner.stats.requests
+        return done
+
+    async def aclose(self) -> None:
+        """Close the client (and its pool)."""
+        if self._client is not None:
+            await self._client.aclose()
+
+
+def table_rows(dicts: Sequence[dict[str, Any]]) -> Any:
+    """The portfolio as a polars frame: one row per entity-year, entity fields on each."""
+    import polars as pl
+
+    rows = []
+    for entity in dicts:
+        info = entity["entity_info"]
+        for item in entity["data"]:
+            rows.append({**info, "year": item["year"], **item["financials"], **item["emissions"]})
+    return pl.DataFrame(rows)
+
+
 # --------------------------------------------------------------------------- blocks
 
 
@@ -430,6 +505,20 @@ def expert_pipes(base_url: str, block: int) -> list[Pipeline]:
     ]
 
 
+def table_pipes(base_url: str, block: int) -> list[Pipeline]:
+    """Baseline, run_frame on polars, pandas and pyarrow input, and the object path."""
+    dicts = dict_portfolio(block)
+    rows = table_rows(dicts)
+    return [
+        ExpertBaseline(base_url, dicts, 100, 64),
+        *[
+            TablePipeline(base_url, rows, library=library, chunk=100, concurrency=64)
+            for library in ("polars", "pandas", "pyarrow")
+        ],
+        RunnerPipeline(base_url, dicts, chunk=100, concurrency=64, label="dict input"),
+    ]
+
+
 def single_pipes(base_url: str, block: int) -> list[Pipeline]:
     """The runner with one entity per request, C = 16, 64, 256, on asyncio and trio."""
     dicts = dict_portfolio(block)
@@ -446,6 +535,12 @@ SCENARIOS: dict[str, tuple[str, Callable[[str, int], list[Pipeline]], Plan, Plan
         expert_pipes,
         Plan(rounds=10, max_block=20_000, warmup_seconds=3.0, block_seconds=0, fixed=True),
         Plan(rounds=3, max_block=5_000, warmup_seconds=0.5, block_seconds=0, fixed=True),
+    ),
+    "tables": (
+        "5. run_frame vs aiohttp + orjson (expert baseline), 100 entities per POST, C = 64",
+        table_pipes,
+        Plan(rounds=8, max_block=20_000, warmup_seconds=3.0, block_seconds=0, fixed=True),
+        Plan(rounds=3, max_block=10_000, warmup_seconds=0.5, block_seconds=0, fixed=True),
     ),
     "single": (
         "3. Runner, one entity per request (chunk_size=1), asyncio and trio",
@@ -602,6 +697,87 @@ def run_stream(port: int, count: int) -> dict[str, Any]:
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         written = path.stat().st_size
     return {
+        "entities": count,
+        "ok": done.ok,
+        "requests": done.requests,
+        "errors": dict(done.errors),
+        "seconds": wall,
+        "rate": done.ok / wall,
+        "cpu_us_per_entity": 1e6 * cpu / count,
+        "gc_us_per_entity": 1e6 * GC_CLOCK.seconds / count,
+        "rss_after_imports_mib": rss_start,
+        "peak_rss_mib": h.peak_rss_mib(),
+        "file_mib": written / 2**20,
+        "cpu_pressure": (h.cpu_pressure_total() - stalled) / wall,
+    }
+
+
+def make_parquet(path: str, count: int) -> None:
+    """A portfolio of ``count`` entities (3 rows each, as ``request_entity``) in Parquet."""
+    import polars as pl
+
+    template = table_rows([request_entity(0)])
+    years = template.height
+    positions = pl.int_range(0, count * years, eager=True)
+    frame = template.select(pl.all().gather(positions % years)).with_columns(
+        (
+            "PORTFOLIO-2024-Q4-LISTED-EQUITY-ISIN-US"
+            + (positions // years).cast(pl.String).str.zfill(10)
+            + "-NYSE"
+        ).alias("identifier")
+    )
+    frame.write_parquet(path, row_group_size=30_000)
+
+
+async def parquet_to_parquet(port: int, source: str, target: str) -> Done:
+    """``stream_frames`` over a Parquet file's record batches, each result to a Parquet file."""
+    import pyarrow.parquet as pq
+
+    done = Done()
+    async with AsyncEmmi(
+        api_key=API_KEY,
+        customer_id=CUSTOMER_ID,
+        base_url=f"http://127.0.0.1:{port}{API_PREFIX}",
+        max_connections=64,
+    ) as client:
+        runner = client.batch(client.emissions.estimate, max_concurrency=64, deadline=1500)
+        batches = pq.ParquetFile(source).iter_batches(batch_size=30_000)
+        writer: Any = None
+        try:
+            async with runner.stream_frames(batches) as results:
+                async for table in results:
+                    if writer is None:
+                        writer = pq.ParquetWriter(target, table.schema)
+                    writer.write_table(table)
+        finally:
+            if writer is not None:
+                writer.close()
+        stats = runner.stats
+        done.ok = stats.succeeded
+        done.requests = stats.requests
+        if stats.failed:
+            done.errors["failed"] = stats.failed
+    return done
+
+
+def run_parquet(port: int, count: int) -> dict[str, Any]:
+    """Parquet in, Parquet out through ``stream_frames`` in this child; its own peak RSS."""
+    h.pin_to_core()
+    GC_CLOCK.install()
+    with tempfile.TemporaryDirectory() as tmp:
+        source, target = str(Path(tmp) / "portfolio.parquet"), str(Path(tmp) / "out.parquet")
+        subprocess.run(_child("--make-parquet", str(count), "--path", source), check=True)
+        import polars  # noqa: F401  (imported before the RSS baseline, as the run needs it)
+        import pyarrow.parquet  # noqa: F401
+
+        rss_start = h.peak_rss_mib()
+        stalled = h.cpu_pressure_total()
+        cpu, wall = time.process_time(), time.perf_counter()
+        done = asyncio.run(parquet_to_parquet(port, source, target))
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        written = Path(target).stat().st_size
+    return {
+        "kind": "parquet",
         "entities": count,
         "ok": done.ok,
         "requests": done.requests,
@@ -801,7 +977,12 @@ def print_scenario(result: dict[str, Any], ceiling: Sequence[dict[str, Any]]) ->
 
 def print_stream(result: dict[str, Any]) -> None:
     """The stream-to-file figures."""
-    print(f"\n## 4. runner.stream() of {result['entities']:,} generated entities to a file\n")
+    what = (
+        "stream_frames() of a Parquet file to a Parquet file"
+        if result.get("kind") == "parquet"
+        else "runner.stream() of generated entities to a file"
+    )
+    print(f"\n## {what}: {result['entities']:,} entities\n")
     print("| figure | value |\n|---|---:|")
     for key in (
         "ok",
@@ -842,27 +1023,38 @@ def package_state() -> str:
     return f"{head or 'no git'} / source {digest.hexdigest()}"
 
 
-def survey(quick: bool, json_path: str | None) -> None:
-    """Server up, ceiling, then each scenario in its own pinned child process."""
+def survey(quick: bool, json_path: str | None, only: set[str] | None = None) -> None:
+    """Server up, ceiling, then each scenario in its own pinned child process (``only``:
+    those of ``expert``, ``tables``, ``single``, ``naive``, ``stream``, ``parquet``)."""
     flag = ["--quick"] if quick else []
+    wanted = only or {"expert", "tables", "single", "naive", "stream", "parquet"}
     report: dict[str, Any] = {"quick": quick, "package_before": package_state()}
     print(f"package: {report['package_before']}")
     with h.ServerProcess() as server:
         port = str(server.port)
         report["ceiling"] = wrk_ceiling(server.port, 1 if quick else 3)
         print_ceiling(report["ceiling"])
-        for name in ("expert", "single"):
+        for name in ("expert", "tables", "single"):
+            if name not in wanted:
+                continue
             result = h.run_child(_child("--scenario", name, "--port", port, *flag))
             report[name] = result
             print_scenario(result, report["ceiling"])
-        naive_count = "1000" if quick else "4000"
-        report["naive"] = h.run_child(_child("--naive", naive_count, "--port", port))
-        print_scenario(report["naive"], report["ceiling"])
+        if "naive" in wanted:
+            naive_count = "1000" if quick else "4000"
+            report["naive"] = h.run_child(_child("--naive", naive_count, "--port", port))
+            print_scenario(report["naive"], report["ceiling"])
         stream_count = "100000" if quick else "1000000"
-        report["stream"] = h.run_child(
-            _child("--stream", stream_count, "--port", port), timeout=1200
-        )
-        print_stream(report["stream"])
+        if "stream" in wanted:
+            report["stream"] = h.run_child(
+                _child("--stream", stream_count, "--port", port), timeout=1200
+            )
+            print_stream(report["stream"])
+        if "parquet" in wanted:
+            report["parquet"] = h.run_child(
+                _child("--parquet", stream_count, "--port", port), timeout=1800
+            )
+            print_stream(report["parquet"])
     report["package_after"] = package_state()
     if report["package_after"] != report["package_before"]:
         print(f"\nWARNING: the package changed during the run: now {report['package_after']}")
@@ -880,6 +1072,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--naive", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--stream", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--parquet", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--make-parquet", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--path", help=argparse.SUPPRESS)
+    parser.add_argument("--only", help="comma-separated: expert,tables,single,naive,stream,parquet")
     args = parser.parse_args(argv)
     if args.scenario:
         print(json.dumps(run_scenario(args.scenario, args.port, args.quick)))
@@ -887,11 +1083,15 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(run_naive(args.port, args.naive)))
     elif args.stream:
         print(json.dumps(run_stream(args.port, args.stream)))
+    elif args.parquet:
+        print(json.dumps(run_parquet(args.port, args.parquet)))
+    elif args.make_parquet:
+        make_parquet(args.path, args.make_parquet)
     elif args.profile:
         with h.ServerProcess() as server:
             print(run_profile(server.port, args.profile))
     else:
-        survey(args.quick, args.json)
+        survey(args.quick, args.json, set(args.only.split(",")) if args.only else None)
     return 0
 
 

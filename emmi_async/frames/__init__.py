@@ -22,7 +22,6 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from emmi_async._exceptions import AuthenticationError
 from emmi_async.auth import AccountCustomerAuth, MultiTenantAuth
-from emmi_async.batch._run import Delivery, Run
 from emmi_async.batch._runner import client_of, deliveries
 from emmi_async.frames._encode import EndpointRules
 from emmi_async.frames._hazards import HazardResults
@@ -68,6 +67,10 @@ RULES: Mapping[str, EndpointRules] = {
 """What each endpoint asks of a table's rows (mirrors ``emmi_async.models._rules``)."""
 
 _OPTION_NAMES = ("scenarios", "method", "projection_years", "targets")
+_RUN_FLUSH = 5000
+_STREAM_FLUSH = 1000
+"""Entities whose results are flattened together: a stream yields frames of about this
+many entities (and whatever is left at the end)."""
 
 
 async def run_frame(
@@ -81,7 +84,8 @@ async def run_frame(
     native = nw.from_native(frame, eager_only=True)
     backend = nw.get_native_namespace(native)
     pieces: list[pl.DataFrame] = []
-    async with _results(runner, _frames_of([_to_polars(native)]), extra, options) as results:
+    frames = _frames_of([_to_polars(native)])
+    async with _results(runner, frames, extra, options, _RUN_FLUSH) as results:
         async for piece in results:
             pieces.append(piece)
     table = pl.concat(pieces, how="vertical") if pieces else results.empty()
@@ -107,7 +111,7 @@ async def stream_frames(
                 backend.append(namespace)
             yield converted
 
-    async with _results(runner, polars_frames(), extra, options) as results:
+    async with _results(runner, polars_frames(), extra, options, _STREAM_FLUSH) as results:
         if not ordered:
             async for piece in results:
                 if piece.height:
@@ -128,12 +132,13 @@ def _results(
     frames: AsyncIterator[pl.DataFrame],
     extra: bool,
     options: Mapping[str, Any],
+    flush: int,
 ) -> _Results | HazardResults:
     if runner.endpoint == "hazard-risk":
         if any(value is not None for value in options.values()):
             raise TypeError("hazard look-ups take no endpoint options")
         return HazardResults(runner, frames)
-    return _Results(runner, frames, extra, options)
+    return _Results(runner, frames, extra, options, flush)
 
 
 class _Results:
@@ -145,6 +150,7 @@ class _Results:
         frames: AsyncIterator[pl.DataFrame],
         extra: bool,
         options: Mapping[str, Any],
+        flush: int,
     ) -> None:
         spec = _spec(runner)
         output = OUTPUTS[spec.name]
@@ -153,7 +159,7 @@ class _Results:
         self._operation = TableOperation(
             spec, output, keep_bodies=extra or runner.journal_path is not None
         )
-        self._book = ResultBook(self._operation, extra=extra)
+        self._book = ResultBook(self._operation, extra=extra, flush=flush)
         attribution = _attribution_column(runner)
         source = TableSource(frames, self._operation, rules, checked, attribution, self._book)
         self._deliveries = deliveries(runner, source, self._operation)
@@ -173,20 +179,22 @@ class _Results:
         return self._pieces()
 
     async def _pieces(self) -> AsyncIterator[pl.DataFrame]:
-        async for run, delivery in self._deliveries:
-            yield self._take(run, delivery)
+        book = self._book
+        async for run, (last, parts, decoded) in self._deliveries:
+            book.add(parts)
+            if decoded:
+                run.decode.release()
+            if last >= 0:
+                run.window.release()
             broken = run.broken
             if broken is not None and isinstance(broken.cause, AuthenticationError):
                 raise broken.cause  # a refused key ends the run at once
-
-    def _take(self, run: Run, delivery: Delivery) -> pl.DataFrame:
-        last, parts, decoded = delivery
-        rows = self._book.rows(parts)
-        if decoded:
-            run.decode.release()
-        if last >= 0:
-            run.window.release()
-        return rows
+            rows = book.take()
+            if rows is not None:
+                yield rows
+        rows = book.take(final=True)
+        if rows is not None:
+            yield rows
 
 
 class _InOrder:

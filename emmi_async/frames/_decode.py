@@ -7,6 +7,8 @@ results than entities sent, raises the same errors as the object path (the run r
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import orjson
 import polars as pl
 
@@ -14,35 +16,54 @@ from emmi_async._base_client import MalformedResponseError
 from emmi_async._exceptions import ResponseMismatchError
 from emmi_async.frames._layout import Output, flatten
 
-__all__ = ["decode_rows", "extra_json"]
+__all__ = ["extra_json", "flatten_results", "parse_results"]
 
 
-def decode_rows(body: bytes, count: int, output: Output, what: str) -> pl.DataFrame:
-    """The result rows of a ``{"results": [...]}`` body: ``pos`` (the entity's position in
-    the chunk), ``seq`` (the row's order within the body) and ``output``'s columns."""
+def parse_results(body: bytes, count: int, output: Output, what: str) -> pl.Series:
+    """A ``{"results": [...]}`` body parsed with ``output``'s schema: a one-row struct
+    series, checked to hold ``count`` results (the cheap part of decoding, done per chunk
+    so that a bad body is retried; :func:`flatten_results` does the rest in bulk)."""
     dtype = pl.Struct({"results": pl.List(pl.Struct({"data": pl.List(output.data)}))})
     try:
-        decoded = pl.Series([body], dtype=pl.Binary).cast(pl.String).str.json_decode(dtype)
+        parsed: pl.Series = (
+            pl.Series([body], dtype=pl.Binary).cast(pl.String).str.json_decode(dtype)
+        )
     except pl.exceptions.PolarsError as exc:
         raise MalformedResponseError(
             f"{what}: a body that does not fit the results: {exc}"
         ) from None
-    results = decoded.struct.field("results")
-    found = results.list.len()[0]
+    results = parsed.to_arrow().field("results")[0]
+    found = len(results) if results.is_valid else 0
     if found != count:
         raise ResponseMismatchError(
-            f"{what}: sent {count} entities, the response holds {found or 0} results"
+            f"{what}: sent {count} entities, the response holds {found} results"
         )
-    frame = (
-        pl.DataFrame({"r": results})
-        .explode("r")
-        .with_row_index("pos")
-        .select("pos", pl.col("r").struct.field("data").alias("d"))
-        .explode("d")
+    return parsed
+
+
+def flatten_results(
+    parsed: Sequence[pl.Series],
+    indexes: Sequence[Sequence[int]],
+    identifiers: Sequence[Sequence[str | None]],
+    output: Output,
+) -> pl.DataFrame:
+    """The result rows of many parsed bodies at once: ``entity`` (input index), ``seq``
+    (order of the rows), ``identifier`` and ``output``'s columns."""
+    frame = pl.DataFrame(
+        {
+            "r": pl.concat(parsed).struct.field("results"),
+            "entity": pl.Series(indexes, dtype=pl.List(pl.Int64)),
+            "identifier": pl.Series(identifiers, dtype=pl.List(pl.String)),
+        }
+    ).lazy()
+    items = frame.explode(["r", "entity", "identifier"]).select(
+        "entity", "identifier", pl.col("r").struct.field("data").alias("d")
     )
+    items = items.explode("d")
     if output.per_scenario:
-        frame = frame.select(
-            "pos",
+        items = items.select(
+            "entity",
+            "identifier",
             pl.col("d").struct.field("year").alias("year"),
             pl.col("d").struct.field("scenarios").alias("s"),
         ).explode("s")
@@ -64,13 +85,16 @@ def decode_rows(body: bytes, count: int, output: Output, what: str) -> pl.DataFr
         ]
     else:
         columns = flatten(output, pl.col("d"))
-    return frame.select(
-        pl.col("pos").cast(pl.Int64), pl.int_range(pl.len(), dtype=pl.Int64).alias("seq"), *columns
-    )
+    return items.select(
+        "entity",
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("seq"),
+        "identifier",
+        *columns,
+    ).collect()
 
 
 def extra_json(body: bytes, output: Output) -> list[str | None]:
-    """For each result row of ``body`` (in :func:`decode_rows`' order), its unknown fields
+    """For each result row of ``body`` (in :func:`flatten_results`' order), its unknown fields
     as JSON text (``None`` when it has none): what the schema leaves out."""
     data = output.data
     assert isinstance(data, pl.Struct)

@@ -34,15 +34,19 @@ _ALLOWED_EMISSIONS = {
     "infrastructure": ("scope1", "scope2"),
     "property": ("scope1", "scope2"),
 }
+_REFUSED_SCOPES = {
+    kind: [name for name in EMISSION_COLUMNS if name not in allowed]
+    for kind, allowed in _ALLOWED_EMISSIONS.items()
+}
+"""For each asset type, the emission columns it does not take."""
 _NON_NEGATIVE = ("revenue", "total_assets", "total_debt", *EMISSION_COLUMNS)
 _NUMBERS = (*FINANCIAL_COLUMNS, *EMISSION_COLUMNS)
 _STRINGS = ("identifier", *INFO_COLUMNS, "currency")
-# Members with a null value, and then objects left empty, in polars' JSON of an entity
-# (a key is always [a-z0-9_] and a string value never holds an unescaped quote, so these
-# cannot match inside a value).
-_NULL_MEMBER = r',"[a-z0-9_]+":null'
-_FIRST_NULL_MEMBER = r'\{"[a-z0-9_]+":null,?'
-_EMPTY_PART = r',"(?:emissions|financials)":\{\}'
+# Members with a null value in polars' JSON of an entity; then the comma a last null member
+# leaves before "}", or a part left empty (a key is always [a-z0-9_] and a quote inside a
+# string value is always escaped, so neither can match inside a value).
+_NULL_MEMBER = r'"[a-z0-9_]+":null,?'
+_LEFT_OVER = r',(\})|,"(?:emissions|financials)":\{\}'
 
 
 class EndpointRules:
@@ -75,19 +79,16 @@ class PreparedFrame:
     """The entities of one frame, in order of their first row.
 
     ``entities`` has one row per entity: ``identifier``, ``body`` (its JSON, for entities
-    that passed every column check), ``flagged``, ``group`` (attribution, or null) and
-    ``first_row``. ``rows`` maps every input row to its entity: ``entity`` (position in
-    ``entities``), ``row`` (position in the input frame), ``year`` and ``projected``.
+    that passed every column check), ``flagged``, ``group`` (attribution, or null),
+    ``first_row``, and ``rows`` and ``years``: its rows' positions in the input frame and
+    their years, in input order.
     ``typed`` holds every row's values as the column checks read them, ``raw`` the input
     as given: a flagged entity's plain values are the typed ones, or the given ones where
     those did not read.
     """
 
-    def __init__(
-        self, entities: pl.DataFrame, rows: pl.DataFrame, typed: pl.DataFrame, raw: pl.DataFrame
-    ) -> None:
+    def __init__(self, entities: pl.DataFrame, typed: pl.DataFrame, raw: pl.DataFrame) -> None:
         self.entities = entities
-        self.rows = rows
         self.typed = typed
         self.raw = raw
 
@@ -171,7 +172,15 @@ def prepare_frame(
         group.alias("group"),
         pl.any_horizontal(*[flag.fill_null(False) for flag in flags]).alias("bad_value"),
     )
-    table = table.with_columns(_row_checks(rules).fill_null(True).alias("bad_row"))
+    table = table.with_columns(
+        _row_checks(rules).fill_null(True).alias("bad_row"),
+        *[
+            pl.any_horizontal(*[pl.col(name).is_not_null() for name in others]).alias(
+                f"uses_{kind}"
+            )
+            for kind, others in _REFUSED_SCOPES.items()
+        ],
+    )
     # An identifier (or a missing one, each row its own) names one entity.
     key = (
         pl.when(pl.col("identifier").is_null())
@@ -188,6 +197,9 @@ def prepare_frame(
         _entity_checks(rules).fill_null(True).alias("flagged"),
         _data_items().filter(~pl.col("projected")).alias("data"),
         _projected_items().filter(pl.col("projected")).alias("projected_items"),
+        *[pl.col(f"uses_{kind}").any() for kind in _REFUSED_SCOPES],
+        pl.col("row").alias("rows"),
+        pl.col("year").alias("years"),
     )
     entities = entities.with_columns(
         (pl.col("flagged") | pl.col("mixed_groups") | _asset_checks(rules)).alias("flagged")
@@ -203,8 +215,7 @@ def prepare_frame(
         pl.struct(parts)
         .struct.json_encode()
         .str.replace_all(_NULL_MEMBER, "")
-        .str.replace_all(_FIRST_NULL_MEMBER, "{")
-        .str.replace_all(_EMPTY_PART, "")
+        .str.replace_all(_LEFT_OVER, "$1")
     )
     if suffix:
         body = pl.concat_str(body.str.head(-1), pl.lit("," + suffix + "}"))
@@ -214,22 +225,20 @@ def prepare_frame(
         "flagged",
         "group",
         "first_row",
+        "rows",
+        "years",
     )
-    order = table.select("key").unique(maintain_order=True).with_row_index("entity")
-    rows = table.select("key", "row", "year", "projected").join(
-        order, on="key", how="left", maintain_order="left"
-    )
-    return PreparedFrame(entities, rows.drop("key"), table, frame)
+    return PreparedFrame(entities, table, frame)
 
 
 def _row_checks(rules: EndpointRules) -> pl.Expr:
     """Rows that break a rule of their own (a value's range, a missing part)."""
     year = pl.col("year")
-    bad = pl.col("bad_value") | year.is_null() | (year < _YEAR_MIN) | (year > _YEAR_MAX)
+    bad = pl.col("bad_value") | ~year.is_between(_YEAR_MIN, _YEAR_MAX).fill_null(False)
     for name in _NON_NEGATIVE:
-        bad = bad | (pl.col(name) < 0)
+        bad = bad | (pl.col(name) < 0).fill_null(False)
     currency = pl.col("currency")
-    bad = bad | (currency.is_not_null() & ~currency.str.contains(r"^[A-Z]{3}$"))
+    bad = bad | (~currency.str.contains(r"^[A-Z]{3}$")).fill_null(False)
     emissions = pl.any_horizontal(*[pl.col(name).is_not_null() for name in EMISSION_COLUMNS])
     financials = pl.any_horizontal(
         *[pl.col(name).is_not_null() for name in ("currency", *FINANCIAL_COLUMNS)]
@@ -285,21 +294,9 @@ def _asset_checks(rules: EndpointRules) -> pl.Expr:
     bad = asset.is_not_null() & ~asset.is_in(_ASSET_TYPES)
     if rules.equity_only:
         bad = bad | (asset.is_not_null() & (asset != "equity"))
-    for kind, allowed in _ALLOWED_EMISSIONS.items():
-        others = [name for name in EMISSION_COLUMNS if name not in allowed]
-        used = _uses_any("data", others) | _uses_any("projected_items", others)
-        bad = bad | ((asset == kind) & used)
+    for kind in _REFUSED_SCOPES:
+        bad = bad | ((asset == kind) & pl.col(f"uses_{kind}"))
     return bad.fill_null(False)
-
-
-def _uses_any(items: str, scopes: Sequence[str]) -> pl.Expr:
-    """Whether any item of the list column ``items`` has an amount for one of ``scopes``."""
-    emissions = pl.element().struct.field("emissions")
-    return (
-        pl.col(items)
-        .list.eval(pl.any_horizontal(*[emissions.struct.field(n).is_not_null() for n in scopes]))
-        .list.any()
-    )
 
 
 def _data_items() -> pl.Expr:

@@ -23,7 +23,7 @@ from emmi_async._retry import is_permanent
 from emmi_async.batch._operation import fingerprint_of
 from emmi_async.batch._outcome import BatchDeadlineError
 from emmi_async.batch._run import Journaled, Run, Settled
-from emmi_async.frames._decode import decode_rows, extra_json
+from emmi_async.frames._decode import extra_json, flatten_results, parse_results
 from emmi_async.frames._encode import (
     EndpointRules,
     PreparedFrame,
@@ -52,13 +52,13 @@ def status_of(error: Exception) -> str:
 
 
 class TablePayload:
-    """A chunk's decoded results: ``rows`` (see :func:`decode_rows`) and, when the journal
-    or the ``extra`` column needs it, the body itself."""
+    """A chunk's parsed results (see :func:`parse_results`) and, when the journal or the
+    ``extra`` column needs it, the body itself."""
 
-    __slots__ = ("body", "rows")
+    __slots__ = ("body", "parsed")
 
-    def __init__(self, rows: pl.DataFrame, body: bytes | None) -> None:
-        self.rows = rows
+    def __init__(self, parsed: pl.Series, body: bytes | None) -> None:
+        self.parsed = parsed
         self.body = body
 
 
@@ -102,8 +102,8 @@ class TableOperation:
         body = response.data
         assert isinstance(body, bytes)
         what = f"{self.name} (request id {response.request_id})"
-        rows = decode_rows(body, count, self.output, what)
-        return TablePayload(rows, body if self.keep_bodies else None)
+        parsed = parse_results(body, count, self.output, what)
+        return TablePayload(parsed, body if self.keep_bodies else None)
 
     def journal_results(self, payload: Any) -> list[Any]:
         assert isinstance(payload, TablePayload)
@@ -116,14 +116,14 @@ class TableOperation:
 
 
 class _Frame:
-    """The rows of one input frame, kept until every entity of it is settled."""
+    """The rows and years of each entity of one input frame (list columns, by position),
+    kept until every entity of the frame is settled."""
 
-    __slots__ = ("base", "count", "open", "rows")
+    __slots__ = ("base", "open", "rows")
 
-    def __init__(self, base: int, count: int, rows: pl.DataFrame) -> None:
+    def __init__(self, base: int, rows: pl.DataFrame) -> None:
         self.base = base
-        self.count = count
-        self.open = count
+        self.open = rows.height
         self.rows = rows
 
 
@@ -161,8 +161,7 @@ class TableSource:
         )
         entities = prepared.entities
         count = entities.height
-        base = run.next_index
-        self._book.add_frame(base, count, prepared.rows)
+        self._book.add_frame(run.next_index, entities.select("rows", "years"))
         identifiers = entities["identifier"].to_list()
         bodies = entities["body"].to_list()
         groups = entities["group"].to_list()
@@ -244,7 +243,7 @@ class TableSource:
             frame, self._rules, options=self._options, attribution=self._attribution
         )
         entities = prepared.entities
-        self._book.add_frame(run.next_index, entities.height, prepared.rows)
+        self._book.add_frame(run.next_index, entities.select("rows", "years"))
         for identifier in entities["identifier"].to_list():
             run.settle_early(run.take_index(), identifier, error)
 
@@ -260,24 +259,20 @@ def _rows_of_flagged(prepared: PreparedFrame) -> dict[int, list[dict[str, Any]]]
     """The rows of each flagged entity (by position) as plain values, with ``__row``: the
     value as the column checks read it, or as given where it did not read."""
     flagged = prepared.entities.with_row_index("entity").filter(pl.col("flagged"))
-    wanted = prepared.rows.join(
-        flagged.select(pl.col("entity").cast(pl.UInt32)), on="entity", how="semi"
-    )
-    numbers = wanted["row"].to_list()
-    entities = wanted["entity"].to_list()
     raw = prepared.raw
     typed = prepared.typed
     shared = [name for name in raw.columns if name in typed.columns and name != "row"]
     rows: dict[int, list[dict[str, Any]]] = {}
-    for number, entity in sorted(zip(numbers, entities, strict=True)):
-        given = raw.row(number, named=True)
-        read = typed.row(number, named=True)
-        row = dict(given)
-        for name in shared:
-            if read[name] is not None:
-                row[name] = read[name]
-        row["__row"] = number
-        rows.setdefault(entity, []).append(row)
+    for entity, numbers in zip(flagged["entity"], flagged["rows"], strict=True):
+        for number in numbers:
+            given = raw.row(number, named=True)
+            read = typed.row(number, named=True)
+            row = dict(given)
+            for name in shared:
+                if read[name] is not None:
+                    row[name] = read[name]
+            row["__row"] = number
+            rows.setdefault(entity, []).append(row)
     return rows
 
 
@@ -304,75 +299,88 @@ def _name_row(
 
 
 class ResultBook:
-    """Turns settled parts into result rows, and keeps what that needs: the input rows of
-    every frame with entities still open, and messages for entities failed by the table
-    path itself."""
+    """Turns settled parts into result rows, and keeps what that needs: the rows of every
+    frame with entities still open, messages for entities failed by the table path itself,
+    and parsed results waiting to be flattened in bulk."""
 
-    def __init__(self, operation: TableOperation, *, extra: bool) -> None:
+    def __init__(self, operation: TableOperation, *, extra: bool, flush: int) -> None:
         self._operation = operation
         self._extra = extra
+        self._flush = flush
+        """How many entities' parsed results wait to be flattened together (polars' cost
+        per call is then paid once for many chunks)."""
         self._frames: list[_Frame] = []
         self._bases: list[int] = []
         self._messages: dict[int, str] = {}
         self._columns = operation.output.all_columns
         if extra:
             self._columns["extra"] = pl.String()
+        self._parsed: list[pl.Series] = []
+        self._indexes: list[list[int]] = []
+        self._identifiers: list[list[str | None]] = []
+        self._texts: list[str | None] = []
+        self._waiting = 0
+        self._ready: list[pl.DataFrame] = []
 
-    @property
-    def schema(self) -> dict[str, pl.DataType]:
-        """The columns of every result frame (with the order helpers ``entity``, ``seq``)."""
-        return self._columns
-
-    def add_frame(self, base: int, count: int, rows: pl.DataFrame) -> None:
-        rows = rows.with_columns((pl.col("entity").cast(pl.Int64) + base).alias("entity"))
-        self._frames.append(_Frame(base, count, rows))
+    def add_frame(self, base: int, rows: pl.DataFrame) -> None:
+        """Keep the ``rows`` and ``years`` of the entities ``base``, ``base + 1``..."""
+        self._frames.append(_Frame(base, rows))
         self._bases.append(base)
 
     def message(self, index: int, text: str) -> None:
         self._messages[index] = text
 
-    def rows(self, parts: Sequence[Settled]) -> pl.DataFrame:
-        """The result rows of ``parts``: ``entity`` (input index) and ``seq`` (order within
-        the entity) first, then :attr:`schema`'s columns."""
-        pieces = [self._rows_of(part) for part in parts]
+    def add(self, parts: Sequence[Settled]) -> None:
+        """Take settled parts; their rows come out of :meth:`take`."""
         for part in parts:
+            if part.error is None:
+                self._add_ok(part)
+            else:
+                self._ready.append(self._failed_rows(part))
             self._close(part.indexes)
-        if not pieces:
-            return self.empty()
-        return pl.concat(pieces, how="vertical")
+
+    def take(self, *, final: bool = False) -> pl.DataFrame | None:
+        """The rows ready now (``final``: everything), or ``None``: ``entity`` (input
+        index) and ``seq`` (order within it) first, then the result columns."""
+        if self._waiting and (final or self._waiting >= self._flush):
+            self._ready.append(self._flatten())
+        if not self._ready:
+            return None
+        ready, self._ready = self._ready, []
+        return ready[0] if len(ready) == 1 else pl.concat(ready, how="vertical")
 
     def empty(self) -> pl.DataFrame:
         return pl.DataFrame(schema={"entity": pl.Int64(), "seq": pl.Int64(), **self._columns})
 
-    def _rows_of(self, part: Settled) -> pl.DataFrame:
-        if part.error is None:
-            return self._ok_rows(part)
-        return self._failed_rows(part)
-
-    def _ok_rows(self, part: Settled) -> pl.DataFrame:
+    def _add_ok(self, part: Settled) -> None:
         payload = part.payload
         if isinstance(payload, Journaled):
             body = orjson.dumps({"results": list(payload)})
             what = f"{self._operation.name} (journal)"
-            payload = TablePayload(
-                decode_rows(body, len(part.indexes), self._operation.output, what), body
-            )
+            parsed = parse_results(body, len(part.indexes), self._operation.output, what)
+            payload = TablePayload(parsed, body)
         assert isinstance(payload, TablePayload)
-        rows = payload.rows
-        positions = rows["pos"]
-        frame = rows.select(
-            pl.Series("entity", part.indexes, dtype=pl.Int64).gather(positions),
-            "seq",
-            pl.Series("identifier", part.identifiers, dtype=pl.String).gather(positions),
-            pl.exclude("pos", "seq"),
-            pl.lit("ok").alias("status"),
-            pl.lit(None, dtype=pl.String).alias("error"),
+        self._parsed.append(payload.parsed)
+        self._indexes.append(part.indexes)
+        self._identifiers.append(part.identifiers)
+        self._waiting += len(part.indexes)
+        if self._extra:
+            self._texts.extend(
+                extra_json(payload.body, self._operation.output) if payload.body else []
+            )
+
+    def _flatten(self) -> pl.DataFrame:
+        frame = flatten_results(
+            self._parsed, self._indexes, self._identifiers, self._operation.output
+        )
+        frame = frame.with_columns(
+            pl.lit("ok").alias("status"), pl.lit(None, dtype=pl.String).alias("error")
         )
         if self._extra:
-            texts = extra_json(payload.body, self._operation.output) if payload.body else []
-            if len(texts) != frame.height:
-                texts = [None] * frame.height
+            texts = self._texts if len(self._texts) == frame.height else [None] * frame.height
             frame = frame.with_columns(pl.Series("extra", texts, dtype=pl.String))
+        self._parsed, self._indexes, self._identifiers, self._texts = [], [], [], []
+        self._waiting = 0
         return self._typed(frame)
 
     def _failed_rows(self, part: Settled) -> pl.DataFrame:
@@ -380,27 +388,24 @@ class ResultBook:
         assert error is not None
         status = status_of(error)
         default = " ".join(str(error).split()) or type(error).__name__
+        rows: list[list[int]] = []
+        years: list[list[int | None]] = []
+        for index in part.indexes:
+            frame = self._frame_of(index)
+            position = index - frame.base
+            rows.append(frame.rows["rows"][position].to_list())
+            years.append(frame.rows["years"][position].to_list())
         entities = pl.DataFrame(
             {
                 "entity": pl.Series(part.indexes, dtype=pl.Int64),
                 "identifier": pl.Series(part.identifiers, dtype=pl.String),
                 "error": [self._messages.pop(index, default) for index in part.indexes],
+                "seq": pl.Series(rows, dtype=pl.List(pl.Int64)),
+                "year": pl.Series(years, dtype=pl.List(pl.Int64)),
             }
         )
-        years = pl.concat([frame.rows for frame in self._frames_of(part.indexes)])
-        frame = (
-            entities.join(years.select("entity", "row", "year"), on="entity", how="left")
-            .sort("entity", "row")
-            .select(
-                "entity",
-                pl.col("row").cast(pl.Int64).alias("seq"),
-                "identifier",
-                "year",
-                pl.lit(status).alias("status"),
-                "error",
-            )
-        )
-        return self._typed(frame)
+        exploded = entities.explode("seq", "year").with_columns(pl.lit(status).alias("status"))
+        return self._typed(exploded)
 
     def _typed(self, frame: pl.DataFrame) -> pl.DataFrame:
         present = set(frame.columns)
@@ -413,19 +418,13 @@ class ResultBook:
             ],
         )
 
-    def _frames_of(self, indexes: Sequence[int]) -> list[_Frame]:
-        found: dict[int, _Frame] = {}
-        for index in indexes:
-            slot = bisect.bisect_right(self._bases, index) - 1
-            frame = self._frames[slot]
-            found[id(frame)] = frame
-        return list(found.values())
+    def _frame_of(self, index: int) -> _Frame:
+        return self._frames[bisect.bisect_right(self._bases, index) - 1]
 
     def _close(self, indexes: Sequence[int]) -> None:
         """Count settled entities; forget a frame's rows once all of its are settled."""
         for index in indexes:
-            slot = bisect.bisect_right(self._bases, index) - 1
-            self._frames[slot].open -= 1
+            self._frame_of(index).open -= 1
         while self._frames and self._frames[0].open <= 0:
             self._frames.pop(0)
             self._bases.pop(0)

@@ -52,7 +52,7 @@ async def test_faults_on_ten_thousand_entities_give_one_status_each() -> None:
 
 @pytest.mark.anyio
 async def test_resume_after_an_interrupted_run_gives_the_same_table(tmp_path: Path) -> None:
-    rows = portfolio_rows(400, years=2)
+    rows = portfolio_rows(3000, years=1)
     journal = tmp_path / "run.journal.jsonl"
     async with ReferenceServer(port=0) as server, server.client() as client:
         whole = await client.batch(client.emissions.estimate, chunk_size=10).run_frame(frame(rows))
@@ -61,10 +61,10 @@ async def test_resume_after_an_interrupted_run_gives_the_same_table(tmp_path: Pa
             seen = 0
             async for piece in stream:
                 seen += piece.height
-                if seen >= 100:
+                if seen >= 500:
                     break
         recorded = sum(b'"i":' in line for line in journal.read_bytes().splitlines())
-        assert 0 < recorded < 400
+        assert 0 < recorded < 3000
         resumed_runner = client.batch(client.emissions.estimate, chunk_size=10, journal=journal)
         resumed = await resumed_runner.run_frame(frame(rows))
         stats = resumed_runner.stats
@@ -176,7 +176,7 @@ def test_column_checks_agree_with_the_object_path(rows: list[dict[str, Any]]) ->
             assert status == "invalid", (identifier, problems)
             for problem in problems:
                 assert problem in error
-        else:
-            assert status == "ok", (identifier, error)
+        else:  # sent: the server may still refuse what the SDK lets through
+            assert status in ("ok", "rejected"), (identifier, error)
     missing = table.filter(pl.col("identifier").is_null())
     assert set(missing["status"]) <= {"invalid"}
