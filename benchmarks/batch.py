@@ -325,6 +325,76 @@ class TablePipeline:
             await self._client.aclose()
 
 
+class SingleCalls:
+    """C worker tasks, each awaiting one call per entity: raw aiohttp + orjson, or the
+    typed client (``await client.emissions.estimate(entity)``)."""
+
+    backend = "asyncio"
+
+    def __init__(self, base_url: str, portfolio: Sequence[Any], *, typed: bool) -> None:
+        what = "client.emissions.estimate(entity)" if typed else "aiohttp + orjson (baseline)"
+        self.name = f"single awaited calls, {what}, C = 64"
+        self.concurrency = 64
+        self._base_url = base_url
+        self._portfolio = portfolio
+        self._typed = typed
+        self._session: aiohttp.ClientSession | None = None
+        self._client: AsyncEmmi | None = None
+
+    async def open(self) -> None:
+        """A session, or a client, with 64 connections."""
+        if self._typed:
+            self._client = AsyncEmmi(
+                api_key=API_KEY,
+                customer_id=CUSTOMER_ID,
+                base_url=self._base_url + API_PREFIX,
+                max_connections=64,
+            )
+        else:
+            connector = aiohttp.TCPConnector(limit=64, keepalive_timeout=60.0)
+            self._session = aiohttp.ClientSession(connector=connector)
+
+    async def _raw(self, entity: Any) -> float:
+        assert self._session is not None
+        body = orjson.dumps([entity])
+        url = self._base_url + ENDPOINT
+        async with self._session.post(url, data=body, headers=POST_HEADERS) as response:
+            data = await response.read()
+        result: float = orjson.loads(data)["results"][0]["data"][0]["emissions"]["scope1"]
+        return result
+
+    async def _typed_call(self, entity: Any) -> float:
+        assert self._client is not None
+        [result] = await self._client.emissions.estimate(entity)
+        scope1: float = result.data[0].emissions.scope1
+        return scope1
+
+    async def process(self, count: int) -> Done:
+        """64 workers pull entities from one iterator; one awaited call each."""
+        done = Done()
+        entities = iter(self._portfolio[:count])
+        call = self._typed_call if self._typed else self._raw
+
+        async def worker() -> None:
+            for entity in entities:
+                try:
+                    done.checksum += await call(entity)
+                    done.ok += 1
+                except Exception as exc:
+                    done.errors[error_name(exc)] += 1
+                done.requests += 1
+
+        await asyncio.gather(*(worker() for _ in range(self.concurrency)))
+        return done
+
+    async def aclose(self) -> None:
+        """Close the session or the client."""
+        if self._session is not None:
+            await self._session.close()
+        if self._client is not None:
+            await self._client.aclose()
+
+
 def table_rows(dicts: Sequence[dict[str, Any]]) -> Any:
     """The portfolio as a polars frame: one row per entity-year, entity fields on each."""
     import polars as pl
@@ -519,6 +589,12 @@ def table_pipes(base_url: str, block: int) -> list[Pipeline]:
     ]
 
 
+def call_pipes(base_url: str, block: int) -> list[Pipeline]:
+    """Single awaited calls, one entity each, C = 64: raw aiohttp + orjson, typed client."""
+    dicts = dict_portfolio(block)
+    return [SingleCalls(base_url, dicts, typed=False), SingleCalls(base_url, dicts, typed=True)]
+
+
 def single_pipes(base_url: str, block: int) -> list[Pipeline]:
     """The runner with one entity per request, C = 16, 64, 256, on asyncio and trio."""
     dicts = dict_portfolio(block)
@@ -541,6 +617,12 @@ SCENARIOS: dict[str, tuple[str, Callable[[str, int], list[Pipeline]], Plan, Plan
         table_pipes,
         Plan(rounds=8, max_block=20_000, warmup_seconds=3.0, block_seconds=0, fixed=True),
         Plan(rounds=3, max_block=10_000, warmup_seconds=0.5, block_seconds=0, fixed=True),
+    ),
+    "calls": (
+        "6. Single awaited calls, one entity each, C = 64: typed client vs raw aiohttp + orjson",
+        call_pipes,
+        Plan(rounds=8, max_block=6_000, warmup_seconds=2.0, block_seconds=1.5),
+        Plan(rounds=3, max_block=2_000, warmup_seconds=0.3, block_seconds=0.3),
     ),
     "single": (
         "3. Runner, one entity per request (chunk_size=1), asyncio and trio",
@@ -1025,16 +1107,17 @@ def package_state() -> str:
 
 def survey(quick: bool, json_path: str | None, only: set[str] | None = None) -> None:
     """Server up, ceiling, then each scenario in its own pinned child process (``only``:
-    those of ``expert``, ``tables``, ``single``, ``naive``, ``stream``, ``parquet``)."""
+    those of ``expert``, ``tables``, ``calls``, ``single``, ``naive``, ``stream``,
+    ``parquet``)."""
     flag = ["--quick"] if quick else []
-    wanted = only or {"expert", "tables", "single", "naive", "stream", "parquet"}
+    wanted = only or {"expert", "tables", "calls", "single", "naive", "stream", "parquet"}
     report: dict[str, Any] = {"quick": quick, "package_before": package_state()}
     print(f"package: {report['package_before']}")
     with h.ServerProcess() as server:
         port = str(server.port)
         report["ceiling"] = wrk_ceiling(server.port, 1 if quick else 3)
         print_ceiling(report["ceiling"])
-        for name in ("expert", "tables", "single"):
+        for name in ("expert", "tables", "calls", "single"):
             if name not in wanted:
                 continue
             result = h.run_child(_child("--scenario", name, "--port", port, *flag))
