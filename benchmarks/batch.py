@@ -823,7 +823,7 @@ async def parquet_to_parquet(port: int, source: str, target: str) -> Done:
         max_connections=64,
     ) as client:
         runner = client.batch(client.emissions.estimate, max_concurrency=64, deadline=1500)
-        batches = pq.ParquetFile(source).iter_batches(batch_size=30_000)
+        batches = pq.ParquetFile(source).iter_batches(batch_size=10_000)
         writer: Any = None
         try:
             async with runner.stream_frames(batches) as results:

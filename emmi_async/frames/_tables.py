@@ -149,8 +149,9 @@ class TableSource:
         self._options = dict(options)
         self._attribution = attribution
         self._book = book
-        self._seen: set[int] = set()
-        """64-bit hashes of the identifiers of earlier frames (a stream's repeat check)."""
+        self._seen = pl.Series("seen", [], dtype=pl.UInt64)
+        """64-bit hashes of the identifiers of earlier frames (a stream's repeat check):
+        8 bytes per entity, a million entities in 8 MB."""
 
     def units(self) -> Iterator[Any] | AsyncIterator[Any]:
         return self._frames
@@ -165,9 +166,11 @@ class TableSource:
         identifiers = entities["identifier"].to_list()
         bodies = entities["body"].to_list()
         groups = entities["group"].to_list()
-        hashes = entities["identifier"].hash().to_list()
-        repeated = [digest in self._seen for digest in hashes]
-        self._seen.update(hashes)
+        hashes = entities["identifier"].hash()
+        repeated = hashes.is_in(self._seen).to_list() if self._seen.len() else [False] * count
+        self._seen.append(hashes)
+        if self._seen.n_chunks() > 64:
+            self._seen = self._seen.rechunk()
         flagged_rows = _rows_of_flagged(prepared) if entities["flagged"].any() else {}
         for position in range(count):
             index = run.take_index()
