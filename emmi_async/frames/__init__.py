@@ -163,6 +163,7 @@ class _Results:
         attribution = _attribution_column(runner)
         source = TableSource(frames, self._operation, rules, checked, attribution, self._book)
         self._deliveries = deliveries(runner, source, self._operation)
+        self._pieces_iterator: AsyncIterator[pl.DataFrame] | None = None
 
     def empty(self) -> pl.DataFrame:
         return self._book.empty()
@@ -171,12 +172,14 @@ class _Results:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        aclose = getattr(self._deliveries, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        for iterator in (self._pieces_iterator, self._deliveries):
+            aclose = getattr(iterator, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
     def __aiter__(self) -> AsyncIterator[pl.DataFrame]:
-        return self._pieces()
+        self._pieces_iterator = self._pieces()
+        return self._pieces_iterator
 
     async def _pieces(self) -> AsyncIterator[pl.DataFrame]:
         book = self._book

@@ -43,6 +43,7 @@ class HazardResults:
         self._runner = runner
         self._frames = frames
         self._stream: OutcomeStream[Any] | None = None
+        self._pieces_iterator: AsyncIterator[pl.DataFrame] | None = None
 
     def empty(self) -> pl.DataFrame:
         return pl.DataFrame(schema={"entity": pl.Int64(), "seq": pl.Int64(), **HAZARD_COLUMNS})
@@ -51,11 +52,16 @@ class HazardResults:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
+        pieces = self._pieces_iterator
+        aclose = getattr(pieces, "aclose", None)
+        if aclose is not None:
+            await aclose()
         if self._stream is not None:
             await self._stream.aclose()
 
     def __aiter__(self) -> AsyncIterator[pl.DataFrame]:
-        return self._pieces()
+        self._pieces_iterator = self._pieces()
+        return self._pieces_iterator
 
     async def _locations(self) -> AsyncIterator[dict[str, Any]]:
         async for frame in self._frames:

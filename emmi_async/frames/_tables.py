@@ -167,7 +167,9 @@ class TableSource:
         bodies = entities["body"].to_list()
         groups = entities["group"].to_list()
         hashes = entities["identifier"].hash()
-        repeated = hashes.is_in(self._seen).to_list() if self._seen.len() else [False] * count
+        repeated = (
+            hashes.is_in(self._seen.implode()).to_list() if self._seen.len() else [False] * count
+        )
         self._seen.append(hashes)
         if self._seen.n_chunks() > 64:
             self._seen = self._seen.rechunk()
