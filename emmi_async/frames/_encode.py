@@ -23,7 +23,11 @@ from emmi_async.frames._layout import (
     INFO_COLUMNS,
 )
 
-__all__ = ["EndpointRules", "PreparedFrame", "entity_from_rows", "prepare_frame"]
+__all__ = ["STREAM_ROW", "EndpointRules", "PreparedFrame", "entity_from_rows", "prepare_frame"]
+
+STREAM_ROW = "__emmi_row"
+"""A row's number in a whole stream of frames (messages name it; within one frame given
+alone, a row's number is its position)."""
 
 _YEAR_MIN = 1990
 _YEAR_MAX = 2100

@@ -25,6 +25,7 @@ from emmi_async.batch._outcome import BatchDeadlineError
 from emmi_async.batch._run import Journaled, Run, Settled
 from emmi_async.frames._decode import extra_json, flatten_results, parse_results
 from emmi_async.frames._encode import (
+    STREAM_ROW,
     EndpointRules,
     PreparedFrame,
     entity_from_rows,
@@ -115,6 +116,11 @@ class TableOperation:
         return data
 
 
+async def _iterate(frames: Iterator[pl.DataFrame]) -> AsyncIterator[pl.DataFrame]:
+    for frame in frames:
+        yield frame
+
+
 class _Frame:
     """The rows and years of each entity of one input frame (list columns, by position),
     kept until every entity of the frame is settled."""
@@ -154,7 +160,44 @@ class TableSource:
         8 bytes per entity, a million entities in 8 MB."""
 
     def units(self) -> Iterator[Any] | AsyncIterator[Any]:
-        return self._frames
+        return self._joined()
+
+    async def _joined(self) -> AsyncIterator[pl.DataFrame]:
+        """The input frames, numbered by row across the stream. When a frame ends with
+        the rows of an identifier that it has nowhere else, those rows are held back and
+        put before the next frame: an entity whose rows run across a frame boundary (a
+        Parquet batch, say) stays one entity, and entities keep the order of their first
+        rows."""
+        carry: pl.DataFrame | None = None
+        offset = 0
+        frames = self._frames
+        async for given in frames if isinstance(frames, AsyncIterator) else _iterate(frames):
+            frame = given.with_columns(
+                pl.int_range(offset, offset + given.height, dtype=pl.Int64).alias(STREAM_ROW)
+            )
+            offset += given.height
+            if carry is not None:
+                frame = pl.concat([carry, frame], how="diagonal_relaxed")
+            if frame.height == 0 or "identifier" not in frame.columns:
+                carry = None
+                yield frame
+                continue
+            last = frame["identifier"][-1]
+            if last is None:
+                carry = None
+                yield frame
+                continue
+            held = frame["identifier"] == last
+            count = int(held.sum())
+            if not held.tail(count).all():  # it stands earlier in the frame too
+                carry = None
+                yield frame
+                continue
+            carry = frame.tail(count)
+            if count < frame.height:
+                yield frame.head(frame.height - count)
+        if carry is not None and carry.height:
+            yield carry
 
     def admit(self, run: Run, frame: pl.DataFrame) -> None:
         prepared = prepare_frame(
@@ -276,7 +319,7 @@ def _rows_of_flagged(prepared: PreparedFrame) -> dict[int, list[dict[str, Any]]]
             for name in shared:
                 if read[name] is not None:
                     row[name] = read[name]
-            row["__row"] = number
+            row["__row"] = row.pop(STREAM_ROW, number)
             rows.setdefault(entity, []).append(row)
     return rows
 

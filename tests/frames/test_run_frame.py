@@ -198,3 +198,20 @@ def test_the_blocking_facade_runs_tables_without_await() -> None:
         pieces = list(runner.stream_frames([frame(rows[:9]), frame(rows[9:])]))
     assert table["status"].to_list() == ["ok"] * 18
     assert sum(piece.height for piece in pieces) == 18
+
+
+async def test_an_entity_across_a_batch_boundary_stays_one_entity() -> None:
+    rows = portfolio_rows(20)  # 3 rows each: batches of 7 rows cut through entities
+    rows[31]["revenue"] = -1.0  # E10's second row: row 31 of the stream, row 3 of batch 4
+    batches = frame(rows).to_arrow().to_batches(max_chunksize=7)
+    async with ReferenceServer() as server, server.client() as client:
+        runner = client.batch(client.emissions.estimate, chunk_size=4)
+        async with runner.stream_frames(batches) as stream:
+            table = pl.concat([pl.DataFrame(piece) async for piece in stream])
+        stats = runner.stats
+    assert stats is not None
+    assert stats.entities == 20
+    assert table.filter(pl.col("status") == "ok")["identifier"].n_unique() == 19
+    bad = table.filter(pl.col("status") != "ok")
+    assert set(bad["identifier"]) == {"E10"}
+    assert bad["error"][0] == "row 31: data[1].financials.revenue: must not be negative, got -1.0"
