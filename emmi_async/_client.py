@@ -10,13 +10,13 @@ from emmi_async._base_client import BaseClient
 from emmi_async.batch import BatchEvent, BatchRunner
 from emmi_async.models import HazardRisk
 from emmi_async.resources import (
-    ClimateRisk,
-    Customers,
-    Emissions,
-    Hazards,
-    Rankings,
-    Service,
-    TemperatureAlignment,
+    ClimateRiskResource,
+    CustomersResource,
+    EmissionsResource,
+    HazardsResource,
+    RankingsResource,
+    ServiceResource,
+    TemperatureAlignmentResource,
     UsageResource,
 )
 
@@ -35,34 +35,34 @@ class AsyncEmmi(BaseClient):
     """
 
     @property
-    def emissions(self) -> Emissions:
+    def emissions(self) -> EmissionsResource:
         """Emission estimates and projections."""
-        return Emissions(self)
+        return EmissionsResource(self)
 
     @property
-    def climate_risk(self) -> ClimateRisk:
+    def climate_risk(self) -> ClimateRiskResource:
         """Climate risk, per scenario, of reported or projected emissions."""
-        return ClimateRisk(self)
+        return ClimateRiskResource(self)
 
     @property
-    def temperature_alignment(self) -> TemperatureAlignment:
+    def temperature_alignment(self) -> TemperatureAlignmentResource:
         """Implied temperature alignment."""
-        return TemperatureAlignment(self)
+        return TemperatureAlignmentResource(self)
 
     @property
-    def rankings(self) -> Rankings:
+    def rankings(self) -> RankingsResource:
         """Company rankings by emissions intensity."""
-        return Rankings(self)
+        return RankingsResource(self)
 
     @property
-    def hazards(self) -> Hazards:
+    def hazards(self) -> HazardsResource:
         """Physical hazards by location."""
-        return Hazards(self)
+        return HazardsResource(self)
 
     @property
-    def customers(self) -> Customers:
+    def customers(self) -> CustomersResource:
         """Customers of an account key."""
-        return Customers(self)
+        return CustomersResource(self)
 
     @property
     def usage(self) -> UsageResource:
@@ -70,9 +70,9 @@ class AsyncEmmi(BaseClient):
         return UsageResource(self)
 
     @property
-    def service(self) -> Service:
+    def service(self) -> ServiceResource:
         """Service information and health."""
-        return Service(self)
+        return ServiceResource(self)
 
     @overload
     def batch(

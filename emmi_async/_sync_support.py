@@ -46,7 +46,7 @@ import anyio
 from anyio.from_thread import BlockingPortal
 
 from emmi_async._base_client import BaseClient
-from emmi_async._exceptions import ClientClosedError
+from emmi_async._exceptions import ClientClosedError, PortalThreadError
 
 __all__ = [
     "Portal",
@@ -92,15 +92,6 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-class PortalThreadError(RuntimeError):
-    """A blocking call was made from the client's own event-loop thread.
-
-    It would wait for the loop it is blocking: that is a deadlock, so it is refused.
-    Code that runs in that thread (``on_progress`` callbacks, ``attribute=`` callables,
-    the entity iterable of a batch) must not call the blocking client.
-    """
 
 
 def _portal_thread_error() -> PortalThreadError:
