@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import logging
+
 import anyio
 import anyio.lowlevel
 import pytest
@@ -52,13 +54,14 @@ def emmi_log(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """``EMMI_LOG=debug``, with the logger restored afterwards."""
     monkeypatch.setenv("EMMI_LOG", "debug")
     monkeypatch.setattr(_logging, "_handler", None)
-    level = _logging.logger.level
-    handlers = list(_logging.logger.handlers)
+    loggers = [logging.getLogger(name) for name in ("emmi_async", "httpx")]
+    saved = [(named, named.level, list(named.handlers)) for named in loggers]
     yield
-    for handler in _logging.logger.handlers[:]:
-        if handler not in handlers:
-            _logging.logger.removeHandler(handler)
-    _logging.logger.setLevel(level)
+    for named, level, handlers in saved:
+        for handler in named.handlers[:]:
+            if handler not in handlers:
+                named.removeHandler(handler)
+        named.setLevel(level)
 
 
 @pytest.fixture
