@@ -58,7 +58,8 @@ def test_fixtures_under_each_runner(tmp_path: Path, marker: str, options: tuple[
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert " passed" in done.stdout, done.stdout
-    assert "failed" not in done.stdout and "error" not in done.stdout, done.stdout
+    assert "failed" not in done.stdout, done.stdout
+    assert "error" not in done.stdout, done.stdout
 
 
 def test_the_plugin_imports_nothing_heavy() -> None:
