@@ -83,13 +83,13 @@ class BatchRunner(Generic[ResultT]):
     ) -> None:
         self._operation, self._client = operation_for(operation, client)
         max_chunk = self._operation.max_chunk
-        self.chunk_size = _check_int("chunk_size", chunk_size or max_chunk, 1, max_chunk)
-        self.max_concurrency = _check_int(
+        self.chunk_size: int = _check_int("chunk_size", chunk_size or max_chunk, 1, max_chunk)
+        self.max_concurrency: int = _check_int(
             "max_concurrency", max_concurrency or client.max_connections, 1, 4096
         )
-        self.min_concurrency = _check_int("min_concurrency", min_concurrency, 1, 4096)
+        self.min_concurrency: int = _check_int("min_concurrency", min_concurrency, 1, 4096)
         self.adaptive = adaptive
-        self.max_attempts = _check_int("max_attempts", max_attempts, 1, 100)
+        self.max_attempts: int = _check_int("max_attempts", max_attempts, 1, 100)
         if not 0.0 <= retry_budget <= 10.0:
             raise ValueError(f"retry_budget must be between 0 and 10, got {retry_budget!r}")
         self.retry_budget = retry_budget
