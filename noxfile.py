@@ -12,6 +12,8 @@ PYPROJECT = nox.project.load_toml("pyproject.toml")
 
 def _group(name: str) -> list[str]:
     return list(nox.project.dependency_groups(PYPROJECT, name))
+
+
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
 
@@ -34,9 +36,10 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on the package (tests/sync checks the facade's typing with mypy too)."""
-    session.install("-e", ".[all]", *_group("typecheck"))
+    """mypy --strict on the package; pyright --verifytypes (type completeness, needs Node.js)."""
+    session.install("-e", ".[all]", *_group("typecheck"), *_group("pyright"))
     session.run("mypy", "--strict", "emmi_async")
+    session.run("pyright", "--verifytypes", "emmi_async", "--ignoreexternal")
 
 
 @nox.session
