@@ -18,7 +18,13 @@ from ._support import LoopbackServer
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No EMMI_* setting or proxy from the outer environment leaks into a test."""
-    for name in ("EMMI_API_KEY", "EMMI_CUSTOMER_ID", "EMMI_END_USER_ID", "EMMI_BASE_URL"):
+    for name in (
+        "EMMI_API_KEY",
+        "EMMI_CUSTOMER_ID",
+        "EMMI_END_USER_ID",
+        "EMMI_BASE_URL",
+        "EMMI_HTTP_BACKEND",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("EMMI_LOG", raising=False)
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
