@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from emmi_async import RawResponse, ResultList, models
+from emmi_async import Emmi, RawResponse, ResultList, models
 from emmi_async.testing import ReferenceServer
 
 pytestmark = pytest.mark.anyio
@@ -98,3 +98,12 @@ def test_every_resource_method_has_a_raw_twin() -> None:
         methods.discard("page")  # with_raw_response.list is one page
         raw = {m for m in dir(type(resource.with_raw_response)) if not m.startswith("_")}
         assert methods <= raw, (name, methods - raw)
+
+
+def test_the_blocking_client_has_them_too(emmi_sync_client: Emmi) -> None:
+    raw = emmi_sync_client.emissions.with_raw_response.estimate(ENTITY)
+    assert raw.status_code == 200
+    assert raw.request_id
+    assert raw.parse().request_id == raw.request_id
+    page = emmi_sync_client.service.with_raw_response.health()
+    assert isinstance(page.parse(), models.Health)
