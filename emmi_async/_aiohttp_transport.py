@@ -16,16 +16,30 @@ HTTP.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 import urllib.request
+import warnings
+import weakref
+from collections.abc import Coroutine
 from typing import Any
 
 import aiohttp
 import httpx
 
-__all__ = ["AiohttpTransport"]
+__all__ = ["AiohttpTransport", "prepare"]
 
 
+def prepare() -> None:
+    """Do the slow, loop-blocking set-up now (the caller is not inside an event loop yet).
+
+    Importing this module imports aiohttp; the TLS context (reading certifi's bundle)
+    is built once per process and shared by every transport.
+    """
+    _ssl_context()
+
+
+@functools.lru_cache(maxsize=1)
 def _ssl_context() -> ssl.SSLContext:
     """Certificate verification as httpx does it (certifi's bundle when installed)."""
     context = ssl.create_default_context()
@@ -40,7 +54,11 @@ def _ssl_context() -> ssl.SSLContext:
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """Sends httpx requests with one aiohttp session of at most ``limits.max_connections``.
 
-    The session is created on the first request, inside the running event loop.
+    The session is created on the first request, inside the running event loop. A
+    transport dropped without :meth:`aclose` (a client that was never closed) closes its
+    connections when it is garbage collected and says so once, as a ``ResourceWarning``
+    in our words (shown under ``python -X dev`` and in test runs), instead of aiohttp's
+    "Unclosed client session / connector" report with connection details.
     """
 
     def __init__(self, limits: httpx.Limits) -> None:
@@ -49,6 +67,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._session: aiohttp.ClientSession | None = None
         self._timeouts: dict[tuple[Any, ...], aiohttp.ClientTimeout] = {}
         self._proxies: dict[tuple[str, str], str | None] = {}
+        self._finalizer: weakref.finalize[[aiohttp.ClientSession], AiohttpTransport] | None = None
 
     def _open(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
@@ -63,6 +82,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             trust_env=False,  # proxies: see _proxy
             auto_decompress=True,
         )
+        self._finalizer = weakref.finalize(self, _close_forgotten, self._session)
         return self._session
 
     def _timeout(self, request: httpx.Request) -> aiohttp.ClientTimeout:
@@ -126,8 +146,47 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         session, self._session = self._session, None
+        if self._finalizer is not None:
+            self._finalizer.detach()
         if session is not None:
             await session.close()
+
+
+def _close_forgotten(session: aiohttp.ClientSession) -> None:
+    """Close the connections of a session whose transport nobody closed; warn once.
+
+    Runs as the transport's ``weakref.finalize`` callback: when the transport is garbage
+    collected, or at interpreter exit if it is still alive. The finalizer holds the
+    session, so the session is never collected first (which is when aiohttp reports it).
+    """
+    global _warned
+    if session.closed:
+        return
+    connector = session.connector
+    if connector is not None:
+        # Its first step closes every connection; the rest only waits for that, which
+        # nobody can do here (the loop may be gone).
+        closing = connector.close()
+        if isinstance(closing, Coroutine):
+            try:
+                closing.send(None)
+            except Exception:  # StopIteration: done; anything else: the OS closes the sockets
+                pass
+            finally:
+                closing.close()
+    if not _warned:
+        _warned = True
+        warnings.warn(
+            "an AsyncEmmi client was not closed; its connections were closed when it was "
+            "garbage collected. Use `async with AsyncEmmi(...) as client:` or "
+            "`await client.aclose()`.",
+            ResourceWarning,
+            stacklevel=1,
+        )
+
+
+_warned = False
+"""Whether the unclosed-client warning was given (once per process)."""
 
 
 def _httpx_error(exc: BaseException, request: httpx.Request) -> httpx.TransportError:

@@ -26,14 +26,22 @@ from emmi_async._exceptions import (
     APIStatusError,
     APITimeoutError,
     EmmiError,
+    MalformedResponseError,
+    MissingAPIKeyError,
     RateLimitError,
     status_error_class,
 )
 from emmi_async._logging import logger, setup_from_env
 from emmi_async._pool import Pool
-from emmi_async._response import APIResponse, RateLimitInfo
+from emmi_async._response import APIResponse, RateLimitInfo, record
 from emmi_async._retry import RetryPolicy, call_delay, parse_retry_after
-from emmi_async._settings import resolve_auth, resolve_base_url
+from emmi_async._settings import (
+    HttpBackend,
+    resolve_auth,
+    resolve_base_url,
+    resolve_http_backend,
+)
+from emmi_async._types import NOT_GIVEN, NotGiven
 from emmi_async._version import __version__
 from emmi_async.auth import (
     SCOPE_EXTENSION,
@@ -61,18 +69,6 @@ _HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*")
 _RESERVED_HEADERS = frozenset({"x-api-key", "x-customer-id", "x-end-user-id"})
 
 ClientT = TypeVar("ClientT", bound="BaseClient")
-
-
-class MalformedResponseError(APIConnectionError):
-    """A 2xx response whose body is not valid JSON (e.g. cut short by a proxy)."""
-
-
-class _Unset:
-    def __repr__(self) -> str:
-        return "NOT_GIVEN"
-
-
-NOT_GIVEN: Any = _Unset()
 
 
 def _check_headers(headers: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:
@@ -163,8 +159,10 @@ class BaseClient:
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
         default_headers: Mapping[str, str] | None = None,
+        http_backend: HttpBackend | None = None,
     ) -> None:
         setup_from_env()
+        backend = resolve_http_backend(http_backend)
         if isinstance(max_connections, bool) or not isinstance(max_connections, int):
             raise TypeError(f"max_connections must be an int, got {max_connections!r}")
         if max_connections < 1:
@@ -191,7 +189,13 @@ class BaseClient:
             max_connections=max_connections,
             max_keepalive_connections=max_connections,  # keep-alive = max: nothing churns
         )
-        self._pool = Pool(limits=limits, http2=http2, transport=transport, http_client=http_client)
+        self._pool = Pool(
+            limits=limits,
+            http2=http2,
+            transport=transport,
+            http_client=http_client,
+            backend=backend,
+        )
         self._owns_pool = True
         self._reset_caches()
 
@@ -208,19 +212,19 @@ class BaseClient:
     def _view(
         self: ClientT,
         *,
-        auth: EmmiAuth | _Unset | None = NOT_GIVEN,
-        timeout: float | httpx.Timeout | _Unset | None = NOT_GIVEN,
-        max_retries: int | _Unset = NOT_GIVEN,
+        auth: EmmiAuth | NotGiven | None = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
         headers: Mapping[str, str] | None = None,
     ) -> ClientT:
         view = object.__new__(type(self))
         view.__dict__.update(self.__dict__)
         view._owns_pool = False
-        if not isinstance(auth, _Unset):
+        if not isinstance(auth, NotGiven):
             view._auth = auth
-        if not isinstance(timeout, _Unset):
+        if not isinstance(timeout, NotGiven):
             view._timeout = _check_timeout(timeout)
-        if not isinstance(max_retries, _Unset):
+        if not isinstance(max_retries, NotGiven):
             view._max_retries = _check_max_retries(max_retries)
         if headers:
             merged = {name.lower(): (name, value) for name, value in self._headers}
@@ -250,8 +254,8 @@ class BaseClient:
     def with_options(
         self: ClientT,
         *,
-        timeout: float | httpx.Timeout | _Unset | None = NOT_GIVEN,
-        max_retries: int | _Unset = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
         headers: Mapping[str, str] | None = None,
     ) -> ClientT:
         """A view with other per-call settings, sharing this pool."""
@@ -338,7 +342,7 @@ class BaseClient:
         if self._auth is not None:
             pairs.extend(self._auth.headers(scope))
         elif scope != "public":
-            raise ValueError(
+            raise MissingAPIKeyError(
                 "no API key configured: pass api_key= or auth= to AsyncEmmi, or set EMMI_API_KEY"
             )
         prepared = _SecretHeaders(pairs)
@@ -372,25 +376,36 @@ class BaseClient:
         extensions = self._extensions[scope]
         retries_left = self._max_retries if max_retries is None else _check_max_retries(max_retries)
         http, gate = self._pool.acquire()
+        merge_defaults = self._pool.user_client is http
         attempt = 0
         started = time.perf_counter()
         while True:
             attempt += 1
-            request = httpx.Request(
-                method,
-                url,
-                params=params,
-                headers=headers,
-                content=content,
-                extensions=extensions,
-            )
+            if merge_defaults:  # a caller's own http_client: its headers, cookies, params too
+                request = http.build_request(
+                    method,
+                    url,
+                    params=params,
+                    headers=headers,
+                    content=content,
+                    extensions=extensions,
+                )
+            else:
+                request = httpx.Request(
+                    method,
+                    url,
+                    params=params,
+                    headers=headers,
+                    content=content,
+                    extensions=extensions,
+                )
             sent_at = time.perf_counter()
             response, outcome = await self._send_once(http, gate, request, parse)
             if isinstance(outcome, APIResponse.Data):
                 assert response is not None
                 if logger.isEnabledFor(logging.DEBUG):
                     self._log_response(method, url, response, sent_at, attempt)
-                return APIResponse(
+                result = APIResponse(
                     data=outcome.value,
                     status_code=response.status_code,
                     request_id=response.headers.get("x-request-id"),
@@ -399,6 +414,8 @@ class BaseClient:
                     elapsed=time.perf_counter() - started,
                     http_response=response,
                 )
+                record(result)
+                return result
             if response is not None and logger.isEnabledFor(logging.DEBUG):
                 self._log_response(method, url, response, sent_at, attempt)
             delay = self._retry_delay(outcome, response, attempt - 1, retries_left)

@@ -1,9 +1,40 @@
-"""The exception hierarchy of emmi-async.
+"""Every exception emmi-async raises, in one module.
 
-Everything the SDK raises about the API is an :class:`EmmiError`. Problems with the
-caller's own input are found before anything is sent and raised as ``ValueError`` or
-``TypeError`` subclasses (:class:`EntityValidationError` for entity data). No exception
-message, ``repr`` or attribute ever holds an API key.
+The tree (``EmmiError`` is the root of everything the SDK raises on purpose)::
+
+    EmmiError
+    ├── APIConnectionError                 no usable response came
+    │   ├── APITimeoutError                connect, read, write or pool timeout
+    │   └── MalformedResponseError         a 2xx body that is not JSON
+    ├── APIStatusError                     the API answered 4xx/5xx (status_code, request_id, body)
+    │   ├── BadRequestError                400
+    │   ├── AuthenticationError            401
+    │   ├── PermissionDeniedError          403
+    │   ├── NotFoundError                  404
+    │   ├── ConflictError                  409
+    │   ├── PayloadTooLargeError           413
+    │   ├── UnprocessableEntityError       422: the *server* refused entities (details)
+    │   ├── RateLimitError                 429 (retry_after)
+    │   └── ServerError                    5xx
+    ├── ResponseMismatchError              not one result per entity sent
+    ├── EntityValidationError  (ValueError)   the *client* found bad input; nothing was sent
+    ├── MissingAttributionError (ValueError)  no customer / end user for a data request
+    ├── MissingAPIKeyError     (ValueError)   no API key configured for a keyed endpoint
+    ├── JournalMismatchError   (ValueError)   a batch journal of another operation or input
+    ├── ClientClosedError      (RuntimeError) used after aclose()/close()
+    ├── EventLoopMismatchError (RuntimeError) used from another event loop
+    ├── PortalThreadError      (RuntimeError) a blocking call from the client's own loop thread
+    ├── BatchDeadlineError                 a batch entity had no answer by the deadline
+    └── BatchAbortedError                  the batch runner stopped sending (cause)
+
+(``emmi_async.models.ResponseDecodeError``, a 2xx body of the wrong shape, is an
+``EmmiError`` too; it lives with the models that describe the shapes.)
+
+``ValidationError`` is the former name of :class:`UnprocessableEntityError`, kept as a
+deprecated alias. Errors about the arguments of a constructor or method (a negative
+``timeout``, a malformed key) stay plain ``TypeError``/``ValueError``: they are bugs in
+the calling code, found before any client exists. No exception message, ``repr`` or
+attribute ever holds an API key.
 """
 
 from __future__ import annotations
@@ -22,18 +53,26 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "BatchAbortedError",
+    "BatchDeadlineError",
     "ClientClosedError",
     "ConflictError",
     "EmmiError",
     "EntityValidationError",
     "EventLoopMismatchError",
+    "JournalMismatchError",
+    "MalformedResponseError",
+    "MissingAPIKeyError",
+    "MissingAttributionError",
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
+    "PortalThreadError",
     "Problem",
     "RateLimitError",
     "ResponseMismatchError",
     "ServerError",
+    "UnprocessableEntityError",
     "ValidationError",
 ]
 
@@ -72,6 +111,10 @@ class APITimeoutError(APIConnectionError):
         self, message: str = "Request timed out.", *, request: httpx.Request | None = None
     ):
         super().__init__(message, request=request)
+
+
+class MalformedResponseError(APIConnectionError):
+    """A 2xx response whose body is not valid JSON (e.g. cut short by a proxy)."""
 
 
 class APIStatusError(EmmiError):
@@ -146,10 +189,18 @@ class PayloadTooLargeError(APIStatusError):
     status_code = 413
 
 
-class ValidationError(APIStatusError):
-    """422: the server refused some entities; ``details`` names each by index and field."""
+class UnprocessableEntityError(APIStatusError):
+    """422: the *server* refused some entities; ``details`` names each by index and field.
+
+    Not to be confused with :class:`EntityValidationError`, raised by the client's own
+    checks before anything is sent.
+    """
 
     status_code = 422
+
+
+ValidationError = UnprocessableEntityError
+"""Deprecated: the former name of :class:`UnprocessableEntityError`."""
 
 
 class RateLimitError(APIStatusError):
@@ -181,7 +232,7 @@ STATUS_ERRORS: Mapping[int, type[APIStatusError]] = {
     404: NotFoundError,
     409: ConflictError,
     413: PayloadTooLargeError,
-    422: ValidationError,
+    422: UnprocessableEntityError,
     429: RateLimitError,
 }
 
@@ -216,7 +267,7 @@ class Problem:
         return f"{location}: {self.message}"
 
 
-class EntityValidationError(ValueError):
+class EntityValidationError(EmmiError, ValueError):
     """The input failed validation before anything was sent; ``problems`` lists every issue."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:
@@ -229,3 +280,42 @@ class EntityValidationError(ValueError):
 
     def __reduce__(self) -> Any:
         return (type(self), (self.problems,))
+
+
+class MissingAttributionError(EmmiError, ValueError):
+    """A request needs a customer (account model) or end user (multi tenant) that is not set."""
+
+
+class MissingAPIKeyError(EmmiError, ValueError):
+    """A keyed endpoint was called on a client with no API key configured.
+
+    Pass ``api_key=`` or ``auth=`` to the client, or set ``EMMI_API_KEY``.
+    """
+
+
+class JournalMismatchError(EmmiError, ValueError):
+    """The batch journal was written for another operation or another input."""
+
+
+class PortalThreadError(EmmiError, RuntimeError):
+    """A blocking call was made from the client's own event-loop thread.
+
+    It would wait for the loop it is blocking: that is a deadlock, so it is refused.
+    Code that runs in that thread (``on_progress`` callbacks, ``attribute=`` callables,
+    the entity iterable of a batch) must not call the blocking client.
+    """
+
+
+class BatchDeadlineError(EmmiError):
+    """The batch's deadline passed before this entity got an answer."""
+
+
+class BatchAbortedError(EmmiError):
+    """The runner stopped sending (the server kept failing, or refused the key).
+
+    ``cause`` is the error that made it stop; the entity itself was not sent again.
+    """
+
+    def __init__(self, message: str, cause: BaseException) -> None:
+        super().__init__(message)
+        self.cause = cause

@@ -2,7 +2,8 @@
 
 The pool is built lazily, inside the event loop that first uses it, on the fastest
 transport that loop supports: aiohttp (:mod:`emmi_async._aiohttp_transport`) under
-asyncio; httpx's own pool under trio or with HTTP/2, split into shards of at most 16
+asyncio unless ``http_backend="httpx"``; httpx's own pool under trio, with HTTP/2 or
+with ``http_backend="httpx"``, split into shards of at most 16
 connections under trio, since its cost per request grows with its size
 (benchmarks/README.md has the figures). From then on it belongs to that loop: use from
 another loop raises :class:`~emmi_async.EventLoopMismatchError`. After ``os.fork()``
@@ -16,6 +17,7 @@ pool, whose timeout then cannot fire.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -23,6 +25,7 @@ import httpx
 import sniffio
 
 from emmi_async._exceptions import ClientClosedError, EventLoopMismatchError
+from emmi_async._settings import HttpBackend
 
 __all__ = ["Pool"]
 
@@ -74,12 +77,23 @@ class Pool:
         http2: bool,
         transport: httpx.AsyncBaseTransport | None,
         http_client: httpx.AsyncClient | None,
+        backend: HttpBackend = "auto",
     ) -> None:
         self.max_connections = limits.max_connections or 100
+        self._http_backend = backend
+        self._aiohttp: Callable[[httpx.Limits], httpx.AsyncBaseTransport] | None = None
+        if http_client is None and transport is None and not http2 and backend != "httpx":
+            # Imported here, in the caller's thread, not at the first request inside the
+            # running loop (where importing aiohttp would block it).
+            from emmi_async._aiohttp_transport import AiohttpTransport, prepare
+
+            prepare()
+            self._aiohttp = AiohttpTransport
         self._limits = limits
         self._http2 = http2
         self._transport = transport
-        self._user_client = http_client
+        self.user_client = http_client
+        """The caller's own ``httpx.AsyncClient``, used as given, or ``None``."""
         self._shards: list[tuple[httpx.AsyncClient, anyio.CapacityLimiter]] = []
         self._next_shard = 0
         self._loop: object | None = None
@@ -130,17 +144,20 @@ class Pool:
         library, loop = _current_loop()
         self._loop, self.backend = loop, library
         total = self.max_connections
-        if self._user_client is not None:
-            return [(self._user_client, anyio.CapacityLimiter(total))]
+        if self.user_client is not None:
+            return [(self.user_client, anyio.CapacityLimiter(total))]
         if self._transport is not None or self._http2:
             return [
                 (self._client_over(self._transport, self._limits), anyio.CapacityLimiter(total))
             ]
-        if library == "asyncio":
-            from emmi_async._aiohttp_transport import AiohttpTransport
-
-            transport = AiohttpTransport(self._limits)
+        if library == "asyncio" and self._aiohttp is not None:
+            transport = self._aiohttp(self._limits)
             return [(self._client_over(transport, self._limits), anyio.CapacityLimiter(total))]
+        if self._http_backend == "aiohttp":
+            raise RuntimeError(
+                f"http_backend='aiohttp' works under asyncio only, not {library}; "
+                "use 'auto' or 'httpx'"
+            )
         count = -(-total // TRIO_SHARD_SIZE)
         shards = []
         for shard in range(count):
@@ -162,7 +179,7 @@ class Pool:
         )
 
     def _forget_parent_pool(self) -> None:
-        if self._user_client is None:
+        if self.user_client is None:
             _inherited_after_fork.extend(client for client, _ in self._shards)
         self._shards, self._loop = [], None
         self._generation = _fork_generation
@@ -173,6 +190,6 @@ class Pool:
             return
         self._closed = True
         shards, self._shards = self._shards, []
-        if self._user_client is None and self._generation == _fork_generation:
+        if self.user_client is None and self._generation == _fork_generation:
             for client, _ in shards:
                 await client.aclose()

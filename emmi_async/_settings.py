@@ -4,12 +4,28 @@ from __future__ import annotations
 
 import os
 import uuid
+from typing import Literal, TypeAlias
 
 import httpx
 
 from emmi_async.auth import AccountCustomerAuth, EmmiAuth, MultiTenantAuth, auth_from_key
 
-__all__ = ["DEFAULT_BASE_URL", "resolve_auth", "resolve_base_url"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "HTTP_BACKENDS",
+    "HttpBackend",
+    "resolve_auth",
+    "resolve_base_url",
+    "resolve_http_backend",
+]
+
+HttpBackend: TypeAlias = Literal["auto", "aiohttp", "httpx"]
+"""Which HTTP implementation carries requests: ``"auto"`` is aiohttp under asyncio and
+httpx's own pool under trio; ``"httpx"`` is httpx's own pool everywhere (what respx,
+pytest-httpx and OpenTelemetry's httpx instrumentation see); ``"aiohttp"`` insists on
+aiohttp (asyncio only)."""
+
+HTTP_BACKENDS: tuple[HttpBackend, ...] = ("auto", "aiohttp", "httpx")
 
 DEFAULT_BASE_URL = "https://app.emmi.io/api/v1"
 
@@ -71,3 +87,17 @@ def resolve_base_url(base_url: str | httpx.URL | None) -> httpx.URL:
     if url.query or url.fragment:
         raise ValueError("base_url must not carry a query or fragment")
     return url.copy_with(raw_path=url.raw_path.rstrip(b"/") or b"")
+
+
+def resolve_http_backend(http_backend: str | None) -> HttpBackend:
+    """``http_backend`` as given, else ``EMMI_HTTP_BACKEND``, else ``"auto"``; checked."""
+    source = "http_backend"
+    if http_backend is None:
+        http_backend, source = _env("EMMI_HTTP_BACKEND"), "EMMI_HTTP_BACKEND"
+    if http_backend is None:
+        return "auto"
+    value = http_backend.lower() if isinstance(http_backend, str) else http_backend
+    for backend in HTTP_BACKENDS:
+        if value == backend:
+            return backend
+    raise ValueError(f"{source} must be one of {', '.join(HTTP_BACKENDS)}; got {http_backend!r}")

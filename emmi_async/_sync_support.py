@@ -46,7 +46,7 @@ import anyio
 from anyio.from_thread import BlockingPortal
 
 from emmi_async._base_client import BaseClient
-from emmi_async._exceptions import ClientClosedError
+from emmi_async._exceptions import ClientClosedError, PortalThreadError
 
 __all__ = [
     "Portal",
@@ -92,15 +92,6 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-class PortalThreadError(RuntimeError):
-    """A blocking call was made from the client's own event-loop thread.
-
-    It would wait for the loop it is blocking: that is a deadlock, so it is refused.
-    Code that runs in that thread (``on_progress`` callbacks, ``attribute=`` callables,
-    the entity iterable of a batch) must not call the blocking client.
-    """
 
 
 def _portal_thread_error() -> PortalThreadError:
@@ -262,6 +253,18 @@ class Portal:
                 state._start()
             assert state.loop is not None
             return state.loop
+
+    def in_loop_thread(self) -> bool:
+        """Whether the caller runs in this portal's own loop thread (where waiting deadlocks)."""
+        return threading.get_ident() == self._state.thread_id
+
+    def track(self, waiter: _Waiter) -> None:
+        """Fail ``waiter`` with ``ClientClosedError`` if the portal closes while it waits."""
+        self._state.pending.add(waiter)
+
+    def untrack(self, waiter: _Waiter) -> None:
+        """Stop tracking ``waiter`` (idempotent)."""
+        self._state.pending.discard(waiter)
 
     def call(self, func: Callable[P, Awaitable[T]], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``func(*args, **kwargs)`` in the loop and wait for its result (or error).
@@ -569,7 +572,7 @@ class SyncIterator(SyncWrapper[AsyncIterT], Generic[AsyncIterT, T]):
                     raise error
                 finally:
                     del error
-            if threading.get_ident() == self._portal._state.thread_id:
+            if self._portal.in_loop_thread():
                 raise _portal_thread_error()
             channel.wake.clear()
             channel.waiting = True
@@ -584,7 +587,7 @@ class SyncIterator(SyncWrapper[AsyncIterT], Generic[AsyncIterT, T]):
         channel = self._channel = _Channel()
         self._items = channel.items
         channel.loop = loop
-        portal._state.pending.add(channel)
+        portal.track(channel)
         self._finalizer = weakref.finalize(self, channel.cancel_soon)
         try:
             loop.call_soon_threadsafe(channel.start, self._async, BUFFER_SIZE)
@@ -598,7 +601,7 @@ class SyncIterator(SyncWrapper[AsyncIterT], Generic[AsyncIterT, T]):
         if self._finalizer is not None:
             self._finalizer.detach()
         if self._channel is not None:
-            self._portal._state.pending.discard(self._channel)
+            self._portal.untrack(self._channel)
 
     def _close(self) -> None:
         """Stop the pump, close the async iterator in the loop, and wait for both."""
@@ -611,7 +614,7 @@ class SyncIterator(SyncWrapper[AsyncIterT], Generic[AsyncIterT, T]):
             return
         if channel.finished.is_set() or channel.generation != _fork_generation:
             return
-        if threading.get_ident() == self._portal._state.thread_id:
+        if self._portal.in_loop_thread():
             channel.cancel_soon()  # cannot wait for the loop from inside it
             return
         channel.cancel_soon()

@@ -21,6 +21,8 @@ from typing import Literal, TypeAlias
 
 import httpx
 
+from emmi_async._exceptions import MissingAttributionError
+
 __all__ = [
     "AccountCustomerAuth",
     "AuthScope",
@@ -43,10 +45,6 @@ _ACCOUNT_KEY = re.compile(r"emmi_sk_[A-Za-z0-9_-]{64}")
 _TENANT_KEY = re.compile(r"sk_(live|test)_(single|multi)_[A-Za-z0-9_-]+_[A-Za-z0-9]+")
 _END_USER_ID = re.compile(r"[A-Za-z0-9_-]{1,255}")
 _HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
-
-
-class MissingAttributionError(ValueError):
-    """A request needs a customer (account model) or end user (multi tenant) that is not set."""
 
 
 def redact_key(api_key: str) -> str:

@@ -5,7 +5,7 @@
 ``Emmi`` mirrors :class:`~emmi_async.AsyncEmmi` member for member (same names,
 parameters, defaults, return types and docstrings) without ``await``. Each call runs the
 async twin on the client's event loop, in a background thread that the client starts on
-first use and stops in ``close()`` (see :mod:`emmi_async._sync_support`): one connection
+first use and stops in ``close()``: one connection
 pool for the client's whole life, shared by its views and by every thread that calls it.
 Async iterators are plain iterators here, async context managers plain context managers.
 """
@@ -21,10 +21,12 @@ from typing import Any, Literal, TypeVar, overload
 
 import httpx
 
-from emmi_async._base_client import DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT, NOT_GIVEN, _Unset
+from emmi_async._base_client import DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT
 from emmi_async._client import AsyncEmmi
-from emmi_async._response import APIResponse
+from emmi_async._response import APIResponse, RawResponse, ResultList
+from emmi_async._settings import HttpBackend
 from emmi_async._sync_support import SyncClient, SyncIterator, SyncWrapper, async_operation
+from emmi_async._types import NOT_GIVEN, NotGiven
 from emmi_async.auth import AuthScope, EmmiAuth
 from emmi_async.batch import BatchEvent
 from emmi_async.batch._outcome import BatchReport, BatchStats, Outcome
@@ -37,6 +39,7 @@ from emmi_async.models import (
     CompanyRankingEntity,
     CompanyRankingResult,
     Customer,
+    CustomerPage,
     EmissionsEstimateEntity,
     EmissionsEstimateResult,
     EmissionsProjectionEntity,
@@ -50,28 +53,42 @@ from emmi_async.models import (
     TemperatureAlignmentResult,
     Usage,
 )
-from emmi_async.resources.climate_risk import ClimateRisk
-from emmi_async.resources.customers import Customers
-from emmi_async.resources.estimates import Emissions
-from emmi_async.resources.hazards import Hazards
-from emmi_async.resources.rankings import Rankings
-from emmi_async.resources.service import Service
-from emmi_async.resources.temperature_alignment import TemperatureAlignment
-from emmi_async.resources.usage import UsageResource
+from emmi_async.resources.climate_risk import (
+    ClimateRiskResource,
+    ClimateRiskResourceWithRawResponse,
+)
+from emmi_async.resources.customers import CustomersResource, CustomersResourceWithRawResponse
+from emmi_async.resources.estimates import EmissionsResource, EmissionsResourceWithRawResponse
+from emmi_async.resources.hazards import HazardsResource, HazardsResourceWithRawResponse
+from emmi_async.resources.rankings import RankingsResource, RankingsResourceWithRawResponse
+from emmi_async.resources.service import ServiceResource, ServiceResourceWithRawResponse
+from emmi_async.resources.temperature_alignment import (
+    TemperatureAlignmentResource,
+    TemperatureAlignmentResourceWithRawResponse,
+)
+from emmi_async.resources.usage import UsageResource, UsageResourceWithRawResponse
 
 __all__ = [
     "Emmi",
     "SyncBatchRunner",
-    "SyncClimateRisk",
-    "SyncCustomers",
-    "SyncEmissions",
+    "SyncClimateRiskResource",
+    "SyncClimateRiskResourceWithRawResponse",
+    "SyncCustomersResource",
+    "SyncCustomersResourceWithRawResponse",
+    "SyncEmissionsResource",
+    "SyncEmissionsResourceWithRawResponse",
     "SyncFrameStream",
-    "SyncHazards",
+    "SyncHazardsResource",
+    "SyncHazardsResourceWithRawResponse",
     "SyncOutcomeStream",
-    "SyncRankings",
-    "SyncService",
-    "SyncTemperatureAlignment",
+    "SyncRankingsResource",
+    "SyncRankingsResourceWithRawResponse",
+    "SyncServiceResource",
+    "SyncServiceResourceWithRawResponse",
+    "SyncTemperatureAlignmentResource",
+    "SyncTemperatureAlignmentResourceWithRawResponse",
     "SyncUsageResource",
+    "SyncUsageResourceWithRawResponse",
 ]
 
 ResultT = TypeVar("ResultT")
@@ -85,12 +102,46 @@ class Emmi(SyncClient[AsyncEmmi]):
     the ``with`` block's end, or at interpreter exit); every thread's calls share one
     connection pool. After ``os.fork()`` the child starts a loop of its own.
 
-    The async EMMI client: one connection pool, every endpoint, and the batch runner.
+    The EMMI client: one connection pool, every endpoint, and the batch runner.
 
-    Use it as a context manager (or call :meth:`close`). Unset settings come
-    from ``EMMI_API_KEY``, ``EMMI_CUSTOMER_ID``, ``EMMI_END_USER_ID``, ``EMMI_BASE_URL``
-    and ``EMMI_LOG``. :meth:`for_customer`, :meth:`for_end_user` and :meth:`with_options`
-    return views that share the pool.
+    Use it as a context manager (or call :meth:`close`). A client never closed
+    has its connections closed when it is garbage collected (with one
+    ``ResourceWarning`` per process, in our words). :meth:`for_customer`,
+    :meth:`for_end_user` and :meth:`with_options` return views that share the pool.
+
+    Args:
+        auth: an auth strategy (:class:`~emmi_async.SingleTenantAuth`,
+            :class:`~emmi_async.MultiTenantAuth`, :class:`~emmi_async.AccountCustomerAuth`);
+            not together with ``api_key``, ``customer_id`` or ``end_user_id``.
+        api_key: the key, whose format picks the strategy; default ``EMMI_API_KEY``.
+            Without any key only the keyless endpoints (``client.service``) work; the
+            others raise :class:`~emmi_async.MissingAPIKeyError`.
+        customer_id: the customer (UUID) of an account key; default
+            ``EMMI_CUSTOMER_ID``.
+        end_user_id: the end user of a multi-tenant key; default ``EMMI_END_USER_ID``.
+        base_url: the API root including ``/api/v1``; default ``EMMI_BASE_URL``, else
+            ``https://app.emmi.io/api/v1``.
+        customers_url: where the customers endpoints live, when not under ``base_url``
+            (``{base_url}/customers`` by default).
+        timeout: seconds per request (a number, an ``httpx.Timeout``, or ``None`` for
+            none); default 60 s to read, 5 s to connect.
+        max_retries: retries of a transient failure (connection errors, timeouts, 408,
+            429, 5xx) per call, with backoff and ``Retry-After`` honoured; default 2.
+        max_connections: the pool's size, and the most requests in flight (default 64).
+        http2: use HTTP/2 (needs the ``http2`` extra); implies httpx's own pool.
+        transport: an ``httpx.AsyncBaseTransport`` to send through instead of the pool
+            (e.g. ``httpx.MockTransport``); not with ``http_client``.
+        http_client: your own ``httpx.AsyncClient``, used as given: its transport,
+            headers, cookies, event hooks and proxies apply (the SDK's own headers win
+            on a clash); you close it. Respx, pytest-httpx and OpenTelemetry see it.
+        default_headers: headers sent with every request (not the auth headers).
+        http_backend: ``"auto"`` (default: aiohttp under asyncio, httpx's own pool under
+            trio), ``"httpx"`` (httpx's own pool everywhere: what respx, pytest-httpx
+            and OpenTelemetry's httpx instrumentation see) or ``"aiohttp"``; default
+            ``EMMI_HTTP_BACKEND``.
+
+    ``EMMI_LOG`` (``debug``, ``info``, ``warning``, ``error``) switches logging on for
+    ``emmi_async`` and ``httpx``.
     """
 
     __slots__ = ()
@@ -111,6 +162,7 @@ class Emmi(SyncClient[AsyncEmmi]):
         transport: httpx.AsyncBaseTransport | None = None,
         http_client: httpx.AsyncClient | None = None,
         default_headers: Mapping[str, str] | None = None,
+        http_backend: HttpBackend | None = None,
     ) -> None:
         self._open(
             AsyncEmmi(
@@ -127,38 +179,39 @@ class Emmi(SyncClient[AsyncEmmi]):
                 transport=transport,
                 http_client=http_client,
                 default_headers=default_headers,
+                http_backend=http_backend,
             )
         )
 
     @property
-    def emissions(self) -> SyncEmissions:
+    def emissions(self) -> SyncEmissionsResource:
         """Emission estimates and projections."""
-        return SyncEmissions(self._async.emissions, self._portal)
+        return SyncEmissionsResource(self._async.emissions, self._portal)
 
     @property
-    def climate_risk(self) -> SyncClimateRisk:
+    def climate_risk(self) -> SyncClimateRiskResource:
         """Climate risk, per scenario, of reported or projected emissions."""
-        return SyncClimateRisk(self._async.climate_risk, self._portal)
+        return SyncClimateRiskResource(self._async.climate_risk, self._portal)
 
     @property
-    def temperature_alignment(self) -> SyncTemperatureAlignment:
+    def temperature_alignment(self) -> SyncTemperatureAlignmentResource:
         """Implied temperature alignment."""
-        return SyncTemperatureAlignment(self._async.temperature_alignment, self._portal)
+        return SyncTemperatureAlignmentResource(self._async.temperature_alignment, self._portal)
 
     @property
-    def rankings(self) -> SyncRankings:
+    def rankings(self) -> SyncRankingsResource:
         """Company rankings by emissions intensity."""
-        return SyncRankings(self._async.rankings, self._portal)
+        return SyncRankingsResource(self._async.rankings, self._portal)
 
     @property
-    def hazards(self) -> SyncHazards:
+    def hazards(self) -> SyncHazardsResource:
         """Physical hazards by location."""
-        return SyncHazards(self._async.hazards, self._portal)
+        return SyncHazardsResource(self._async.hazards, self._portal)
 
     @property
-    def customers(self) -> SyncCustomers:
+    def customers(self) -> SyncCustomersResource:
         """Customers of an account key."""
-        return SyncCustomers(self._async.customers, self._portal)
+        return SyncCustomersResource(self._async.customers, self._portal)
 
     @property
     def usage(self) -> SyncUsageResource:
@@ -166,9 +219,9 @@ class Emmi(SyncClient[AsyncEmmi]):
         return SyncUsageResource(self._async.usage, self._portal)
 
     @property
-    def service(self) -> SyncService:
+    def service(self) -> SyncServiceResource:
         """Service information and health."""
-        return SyncService(self._async.service, self._portal)
+        return SyncServiceResource(self._async.service, self._portal)
 
     @overload
     def batch(
@@ -224,9 +277,36 @@ class Emmi(SyncClient[AsyncEmmi]):
     ) -> SyncBatchRunner[Any]:
         """A :class:`~emmi_async.BatchRunner` of ``operation`` over this client's pool.
 
-        ``operation`` is an analysis method (``client.emissions.estimate``...) or
-        ``client.hazards.get``. Chunks default to the API's maximum (100 entities),
-        concurrency to the pool's size; see :class:`~emmi_async.BatchRunner`.
+        Args:
+            operation: what to run per chunk: an analysis method of this client
+                (``client.emissions.estimate``, ``client.rankings.rank``...), or
+                ``client.hazards.get`` for one hazard look-up per location item.
+            chunk_size: entities per request; default and maximum: the operation's API
+                limit (100 for analyses; 1 for hazard look-ups).
+            max_concurrency: most requests in flight at once; default: the client's
+                ``max_connections``.
+            min_concurrency: the adaptive limit never drops below this (default 1).
+            adaptive: when true (default), the limit halves on 429, 503, timeouts and
+                climbing latency and creeps back up on success; when false it stays at
+                ``max_concurrency``.
+            max_attempts: requests that may carry one chunk before its entities fail
+                (default 6; a chunk split to isolate a refused entity starts afresh).
+            retry_budget: retries allowed per request sent, over the whole run, on top of
+                ten free ones (default 0.2); once spent, transient failures fail at once
+                and a server that keeps failing ends the run with
+                :class:`~emmi_async.BatchAbortedError` outcomes instead of a retry storm.
+            max_retry_after: the longest ``Retry-After`` or rate-limit reset (seconds) the
+                runner pauses for (default 600); a longer wait fails the chunk.
+            deadline: seconds from the start of the run; entities without an answer by
+                then get :class:`~emmi_async.BatchDeadlineError` outcomes.
+            journal: a file that records each finished entity; running again with the same
+                journal and input resumes where the last run stopped (even after
+                ``kill -9``).
+            attribute: which customer (account key) or end user (multi-tenant key) an
+                item belongs to: a function of the item, or a dotted field path of a dict
+                item (the field is taken out before sending). Items are grouped per value.
+            on_progress: called with a :class:`~emmi_async.BatchEvent` as the run goes
+                (in the event loop: it must be quick and must not block).
 
         ``operation`` is a method of this blocking client (``client.emissions.estimate``...);
         the run happens in the client's event-loop thread, where ``on_progress`` and
@@ -262,8 +342,8 @@ class Emmi(SyncClient[AsyncEmmi]):
     def with_options(
         self: SyncClientT,
         *,
-        timeout: float | httpx.Timeout | _Unset | None = NOT_GIVEN,
-        max_retries: int | _Unset = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
         headers: Mapping[str, str] | None = None,
     ) -> SyncClientT:
         """A view with other per-call settings, sharing this pool."""
@@ -351,21 +431,26 @@ class Emmi(SyncClient[AsyncEmmi]):
         )
 
 
-class SyncEmissions(SyncWrapper[Emissions]):
-    """Blocking twin of :class:`~emmi_async.resources.estimates.Emissions`: the same members,
-    without ``await``.
+class SyncEmissionsResource(SyncWrapper[EmissionsResource]):
+    """Blocking twin of :class:`~emmi_async.resources.estimates.EmissionsResource`: the same
+    members, without ``await``.
 
     Scope 1/2/3 emission estimates and projections.
     """
 
     __slots__ = ()
 
+    @property
+    def with_raw_response(self) -> SyncEmissionsResourceWithRawResponse:
+        """These methods returning the raw response (status, headers, request id)."""
+        return SyncEmissionsResourceWithRawResponse(self._async.with_raw_response, self._portal)
+
     def estimate(
         self,
         entities: EmissionsEstimateEntity
         | Mapping[str, Any]
         | Sequence[EmissionsEstimateEntity | Mapping[str, Any]],
-    ) -> list[EmissionsEstimateResult]:
+    ) -> ResultList[EmissionsEstimateResult]:
         """``POST /emissions-estimates``: scope 1/2/3 estimates from financials.
 
         Takes one entity or up to 100 (models or dicts); returns one result per entity,
@@ -378,7 +463,7 @@ class SyncEmissions(SyncWrapper[Emissions]):
         entities: EmissionsProjectionEntity
         | Mapping[str, Any]
         | Sequence[EmissionsProjectionEntity | Mapping[str, Any]],
-    ) -> list[EmissionsProjectionResult]:
+    ) -> ResultList[EmissionsProjectionResult]:
         """``POST /emissions-projections``: future emissions (Monte Carlo or glide path).
 
         Equity only; one result per entity, in input order.
@@ -386,8 +471,8 @@ class SyncEmissions(SyncWrapper[Emissions]):
         return self._portal.call(self._async.project, entities)
 
 
-class SyncClimateRisk(SyncWrapper[ClimateRisk]):
-    """Blocking twin of :class:`~emmi_async.resources.climate_risk.ClimateRisk`: the same
+class SyncClimateRiskResource(SyncWrapper[ClimateRiskResource]):
+    """Blocking twin of :class:`~emmi_async.resources.climate_risk.ClimateRiskResource`: the same
     members, without ``await``.
 
     Climate risk of reported or projected emissions.
@@ -395,12 +480,17 @@ class SyncClimateRisk(SyncWrapper[ClimateRisk]):
 
     __slots__ = ()
 
+    @property
+    def with_raw_response(self) -> SyncClimateRiskResourceWithRawResponse:
+        """These methods returning the raw response (status, headers, request id)."""
+        return SyncClimateRiskResourceWithRawResponse(self._async.with_raw_response, self._portal)
+
     def assess(
         self,
         entities: ClimateRiskEntity
         | Mapping[str, Any]
         | Sequence[ClimateRiskEntity | Mapping[str, Any]],
-    ) -> list[ClimateRiskResult]:
+    ) -> ResultList[ClimateRiskResult]:
         """``POST /climate-risk``: risk per scenario for each data year.
 
         Any asset type; one result per entity, in input order.
@@ -412,7 +502,7 @@ class SyncClimateRisk(SyncWrapper[ClimateRisk]):
         entities: ClimateRiskProjectionEntity
         | Mapping[str, Any]
         | Sequence[ClimateRiskProjectionEntity | Mapping[str, Any]],
-    ) -> list[ClimateRiskProjectionResult]:
+    ) -> ResultList[ClimateRiskProjectionResult]:
         """``POST /climate-risk-projections``: risk of supplied projected emissions.
 
         Equity only; one baseline year per entity; one result per entity, in input order.
@@ -420,22 +510,29 @@ class SyncClimateRisk(SyncWrapper[ClimateRisk]):
         return self._portal.call(self._async.project, entities)
 
 
-class SyncTemperatureAlignment(SyncWrapper[TemperatureAlignment]):
+class SyncTemperatureAlignmentResource(SyncWrapper[TemperatureAlignmentResource]):
     """Blocking twin of
-    :class:`~emmi_async.resources.temperature_alignment.TemperatureAlignment`: the same
-    members, without ``await``.
+    :class:`~emmi_async.resources.temperature_alignment.TemperatureAlignmentResource`: the
+    same members, without ``await``.
 
     Implied temperature alignment, per data year or of a future pathway.
     """
 
     __slots__ = ()
 
+    @property
+    def with_raw_response(self) -> SyncTemperatureAlignmentResourceWithRawResponse:
+        """These methods returning the raw response (status, headers, request id)."""
+        return SyncTemperatureAlignmentResourceWithRawResponse(
+            self._async.with_raw_response, self._portal
+        )
+
     def assess(
         self,
         entities: TemperatureAlignmentEntity
         | Mapping[str, Any]
         | Sequence[TemperatureAlignmentEntity | Mapping[str, Any]],
-    ) -> list[TemperatureAlignmentResult]:
+    ) -> ResultList[TemperatureAlignmentResult]:
         """``POST /temperature-alignment``: alignment per data year.
 
         Any asset type; one result per entity, in input order.
@@ -447,7 +544,7 @@ class SyncTemperatureAlignment(SyncWrapper[TemperatureAlignment]):
         entities: TemperatureAlignmentProjectionEntity
         | Mapping[str, Any]
         | Sequence[TemperatureAlignmentProjectionEntity | Mapping[str, Any]],
-    ) -> list[TemperatureAlignmentProjectionResult]:
+    ) -> ResultList[TemperatureAlignmentProjectionResult]:
         """``POST /temperature-alignment-projections``: alignment of a future pathway.
 
         Equity only; one result per entity (projected years only), in input order.
@@ -455,21 +552,26 @@ class SyncTemperatureAlignment(SyncWrapper[TemperatureAlignment]):
         return self._portal.call(self._async.project, entities)
 
 
-class SyncRankings(SyncWrapper[Rankings]):
-    """Blocking twin of :class:`~emmi_async.resources.rankings.Rankings`: the same members,
-    without ``await``.
+class SyncRankingsResource(SyncWrapper[RankingsResource]):
+    """Blocking twin of :class:`~emmi_async.resources.rankings.RankingsResource`: the same
+    members, without ``await``.
 
     Company rankings.
     """
 
     __slots__ = ()
 
+    @property
+    def with_raw_response(self) -> SyncRankingsResourceWithRawResponse:
+        """These methods returning the raw response (status, headers, request id)."""
+        return SyncRankingsResourceWithRawResponse(self._async.with_raw_response, self._portal)
+
     def rank(
         self,
         entities: CompanyRankingEntity
         | Mapping[str, Any]
         | Sequence[CompanyRankingEntity | Mapping[str, Any]],
-    ) -> list[CompanyRankingResult]:
+    ) -> ResultList[CompanyRankingResult]:
         """``POST /company-ranking``: intensity percentiles (0-100) per data year.
 
         Equity only; one result per entity, in input order.
@@ -477,28 +579,38 @@ class SyncRankings(SyncWrapper[Rankings]):
         return self._portal.call(self._async.rank, entities)
 
 
-class SyncHazards(SyncWrapper[Hazards]):
-    """Blocking twin of :class:`~emmi_async.resources.hazards.Hazards`: the same members, without
-    ``await``.
+class SyncHazardsResource(SyncWrapper[HazardsResource]):
+    """Blocking twin of :class:`~emmi_async.resources.hazards.HazardsResource`: the same members,
+    without ``await``.
 
     Hazard look-ups by latitude and longitude.
     """
 
     __slots__ = ()
 
+    @property
+    def with_raw_response(self) -> SyncHazardsResourceWithRawResponse:
+        """These methods returning the raw response (status, headers, request id)."""
+        return SyncHazardsResourceWithRawResponse(self._async.with_raw_response, self._portal)
+
     def get(self, *, latitude: float, longitude: float) -> HazardRisk:
         """``GET /hazard-risk``: hazard intensity and probability across warming scenarios."""
         return self._portal.call(self._async.get, latitude=latitude, longitude=longitude)
 
 
-class SyncCustomers(SyncWrapper[Customers]):
-    """Blocking twin of :class:`~emmi_async.resources.customers.Customers`: the same members,
-    without ``await``.
+class SyncCustomersResource(SyncWrapper[CustomersResource]):
+    """Blocking twin of :class:`~emmi_async.resources.customers.CustomersResource`: the same
+    members, without ``await``.
 
     Register, look up and list customers (account model).
     """
 
     __slots__ = ()
+
+    @property
+    def with_raw_response(self) -> SyncCustomersResourceWithRawResponse:
+        """These methods returning the raw response (status, headers, request id)."""
+        return SyncCustomersResourceWithRawResponse(self._async.with_raw_response, self._portal)
 
     def create(self, *, external_id: str, name: str | None = None) -> Customer:
         """``POST /customers``: register a customer; raises ConflictError if it exists."""
@@ -507,6 +619,10 @@ class SyncCustomers(SyncWrapper[Customers]):
     def get(self, customer_id: str | uuid.UUID) -> Customer:
         """``GET /customers/{id}``."""
         return self._portal.call(self._async.get, customer_id)
+
+    def page(self, *, limit: int | None = None, after: str | None = None) -> CustomerPage:
+        """``GET /customers``: one page of at most ``limit`` customers, after cursor ``after``."""
+        return self._portal.call(self._async.page, limit=limit, after=after)
 
     def list(self, *, limit: int | None = None) -> Iterator[Customer]:
         """Every customer of the account, fetching pages of ``limit`` as iteration goes."""
@@ -526,6 +642,11 @@ class SyncUsageResource(SyncWrapper[UsageResource]):
 
     __slots__ = ()
 
+    @property
+    def with_raw_response(self) -> SyncUsageResourceWithRawResponse:
+        """These methods returning the raw response (status, headers, request id)."""
+        return SyncUsageResourceWithRawResponse(self._async.with_raw_response, self._portal)
+
     def get(
         self,
         *,
@@ -537,14 +658,19 @@ class SyncUsageResource(SyncWrapper[UsageResource]):
         return self._portal.call(self._async.get, start=start, end=end, customer_id=customer_id)
 
 
-class SyncService(SyncWrapper[Service]):
-    """Blocking twin of :class:`~emmi_async.resources.service.Service`: the same members, without
-    ``await``.
+class SyncServiceResource(SyncWrapper[ServiceResource]):
+    """Blocking twin of :class:`~emmi_async.resources.service.ServiceResource`: the same members,
+    without ``await``.
 
     Keyless service endpoints.
     """
 
     __slots__ = ()
+
+    @property
+    def with_raw_response(self) -> SyncServiceResourceWithRawResponse:
+        """These methods returning the raw response (status, headers, request id)."""
+        return SyncServiceResourceWithRawResponse(self._async.with_raw_response, self._portal)
 
     def info(self) -> ServiceInfo:
         """``GET /``: service information."""
@@ -562,7 +688,39 @@ class SyncBatchRunner(SyncWrapper[BatchRunner[ResultT]]):
 
     Exactly one :class:`Outcome` comes out per input item: its result, or a typed error
     (its own validation problems, the API's refusal of it, or a transient failure that
-    outlived its retries). See :meth:`stream` and :meth:`run`.
+    outlived its retries). See :meth:`stream` and :meth:`run`. Made by
+    ``client.batch(operation, ...)``; ``client`` is the client whose pool it uses.
+
+    Args:
+        operation: what to run per chunk: an analysis method of this client
+            (``client.emissions.estimate``, ``client.rankings.rank``...), or
+            ``client.hazards.get`` for one hazard look-up per location item.
+        chunk_size: entities per request; default and maximum: the operation's API
+            limit (100 for analyses; 1 for hazard look-ups).
+        max_concurrency: most requests in flight at once; default: the client's
+            ``max_connections``.
+        min_concurrency: the adaptive limit never drops below this (default 1).
+        adaptive: when true (default), the limit halves on 429, 503, timeouts and
+            climbing latency and creeps back up on success; when false it stays at
+            ``max_concurrency``.
+        max_attempts: requests that may carry one chunk before its entities fail
+            (default 6; a chunk split to isolate a refused entity starts afresh).
+        retry_budget: retries allowed per request sent, over the whole run, on top of
+            ten free ones (default 0.2); once spent, transient failures fail at once
+            and a server that keeps failing ends the run with
+            :class:`~emmi_async.BatchAbortedError` outcomes instead of a retry storm.
+        max_retry_after: the longest ``Retry-After`` or rate-limit reset (seconds) the
+            runner pauses for (default 600); a longer wait fails the chunk.
+        deadline: seconds from the start of the run; entities without an answer by
+            then get :class:`~emmi_async.BatchDeadlineError` outcomes.
+        journal: a file that records each finished entity; running again with the same
+            journal and input resumes where the last run stopped (even after
+            ``kill -9``).
+        attribute: which customer (account key) or end user (multi-tenant key) an
+            item belongs to: a function of the item, or a dotted field path of a dict
+            item (the field is taken out before sending). Items are grouped per value.
+        on_progress: called with a :class:`~emmi_async.BatchEvent` as the run goes
+            (in the event loop: it must be quick and must not block).
     """
 
     __slots__ = ()
@@ -662,6 +820,198 @@ class SyncBatchRunner(SyncWrapper[BatchRunner[ResultT]]):
             ),
             self._portal,
         )
+
+
+class SyncEmissionsResourceWithRawResponse(SyncWrapper[EmissionsResourceWithRawResponse]):
+    """Blocking twin of
+    :class:`~emmi_async.resources.estimates.EmissionsResourceWithRawResponse`: the same
+    members, without ``await``.
+
+    ``client.emissions.with_raw_response``: each method returning its response.
+    """
+
+    __slots__ = ()
+
+    def estimate(
+        self,
+        entities: EmissionsEstimateEntity
+        | Mapping[str, Any]
+        | Sequence[EmissionsEstimateEntity | Mapping[str, Any]],
+    ) -> RawResponse[ResultList[EmissionsEstimateResult]]:
+        """:meth:`EmissionsResource.estimate`, with its response."""
+        return self._portal.call(self._async.estimate, entities)
+
+    def project(
+        self,
+        entities: EmissionsProjectionEntity
+        | Mapping[str, Any]
+        | Sequence[EmissionsProjectionEntity | Mapping[str, Any]],
+    ) -> RawResponse[ResultList[EmissionsProjectionResult]]:
+        """:meth:`EmissionsResource.project`, with its response."""
+        return self._portal.call(self._async.project, entities)
+
+
+class SyncClimateRiskResourceWithRawResponse(SyncWrapper[ClimateRiskResourceWithRawResponse]):
+    """Blocking twin of
+    :class:`~emmi_async.resources.climate_risk.ClimateRiskResourceWithRawResponse`: the
+    same members, without ``await``.
+
+    ``client.climate_risk.with_raw_response``: each method returning its response.
+    """
+
+    __slots__ = ()
+
+    def assess(
+        self,
+        entities: ClimateRiskEntity
+        | Mapping[str, Any]
+        | Sequence[ClimateRiskEntity | Mapping[str, Any]],
+    ) -> RawResponse[ResultList[ClimateRiskResult]]:
+        """:meth:`ClimateRiskResource.assess`, with its response."""
+        return self._portal.call(self._async.assess, entities)
+
+    def project(
+        self,
+        entities: ClimateRiskProjectionEntity
+        | Mapping[str, Any]
+        | Sequence[ClimateRiskProjectionEntity | Mapping[str, Any]],
+    ) -> RawResponse[ResultList[ClimateRiskProjectionResult]]:
+        """:meth:`ClimateRiskResource.project`, with its response."""
+        return self._portal.call(self._async.project, entities)
+
+
+class SyncTemperatureAlignmentResourceWithRawResponse(
+    SyncWrapper[TemperatureAlignmentResourceWithRawResponse]
+):
+    """Blocking twin of :class:`~emmi_async.resources.temperature_alignment.TemperatureAlignmentR
+    esourceWithRawResponse`: the same members, without ``await``.
+
+    ``client.temperature_alignment.with_raw_response``: each method returning its response.
+    """
+
+    __slots__ = ()
+
+    def assess(
+        self,
+        entities: TemperatureAlignmentEntity
+        | Mapping[str, Any]
+        | Sequence[TemperatureAlignmentEntity | Mapping[str, Any]],
+    ) -> RawResponse[ResultList[TemperatureAlignmentResult]]:
+        """:meth:`TemperatureAlignmentResource.assess`, with its response."""
+        return self._portal.call(self._async.assess, entities)
+
+    def project(
+        self,
+        entities: TemperatureAlignmentProjectionEntity
+        | Mapping[str, Any]
+        | Sequence[TemperatureAlignmentProjectionEntity | Mapping[str, Any]],
+    ) -> RawResponse[ResultList[TemperatureAlignmentProjectionResult]]:
+        """:meth:`TemperatureAlignmentResource.project`, with its response."""
+        return self._portal.call(self._async.project, entities)
+
+
+class SyncRankingsResourceWithRawResponse(SyncWrapper[RankingsResourceWithRawResponse]):
+    """Blocking twin of :class:`~emmi_async.resources.rankings.RankingsResourceWithRawResponse`:
+    the same members, without ``await``.
+
+    ``client.rankings.with_raw_response``: each method returning its response.
+    """
+
+    __slots__ = ()
+
+    def rank(
+        self,
+        entities: CompanyRankingEntity
+        | Mapping[str, Any]
+        | Sequence[CompanyRankingEntity | Mapping[str, Any]],
+    ) -> RawResponse[ResultList[CompanyRankingResult]]:
+        """:meth:`RankingsResource.rank`, with its response."""
+        return self._portal.call(self._async.rank, entities)
+
+
+class SyncHazardsResourceWithRawResponse(SyncWrapper[HazardsResourceWithRawResponse]):
+    """Blocking twin of :class:`~emmi_async.resources.hazards.HazardsResourceWithRawResponse`:
+    the same members, without ``await``.
+
+    ``client.hazards.with_raw_response``: each method returning its response.
+    """
+
+    __slots__ = ()
+
+    def get(self, *, latitude: float, longitude: float) -> RawResponse[HazardRisk]:
+        """:meth:`HazardsResource.get`, with its response."""
+        return self._portal.call(self._async.get, latitude=latitude, longitude=longitude)
+
+
+class SyncCustomersResourceWithRawResponse(SyncWrapper[CustomersResourceWithRawResponse]):
+    """Blocking twin of
+    :class:`~emmi_async.resources.customers.CustomersResourceWithRawResponse`: the same
+    members, without ``await``.
+
+    ``client.customers.with_raw_response``: each method returning its response.
+    """
+
+    __slots__ = ()
+
+    def create(self, *, external_id: str, name: str | None = None) -> RawResponse[Customer]:
+        """:meth:`CustomersResource.create`, with its response."""
+        return self._portal.call(self._async.create, external_id=external_id, name=name)
+
+    def get(self, customer_id: str | uuid.UUID) -> RawResponse[Customer]:
+        """:meth:`CustomersResource.get`, with its response."""
+        return self._portal.call(self._async.get, customer_id)
+
+    def list(
+        self, *, limit: int | None = None, after: str | None = None
+    ) -> RawResponse[CustomerPage]:
+        """One page of :meth:`CustomersResource.list`, with its response.
+
+        ``after`` is the ``next_cursor`` of the page before (``None`` for the first);
+        ``.parse()`` gives the :class:`~emmi_async.models.CustomerPage`.
+        """
+        return self._portal.call(self._async.list, limit=limit, after=after)
+
+    def ensure(self, *, external_id: str, name: str | None = None) -> RawResponse[Customer]:
+        """:meth:`CustomersResource.ensure`, with its last response."""
+        return self._portal.call(self._async.ensure, external_id=external_id, name=name)
+
+
+class SyncUsageResourceWithRawResponse(SyncWrapper[UsageResourceWithRawResponse]):
+    """Blocking twin of :class:`~emmi_async.resources.usage.UsageResourceWithRawResponse`: the
+    same members, without ``await``.
+
+    ``client.usage.with_raw_response``: each method returning its response.
+    """
+
+    __slots__ = ()
+
+    def get(
+        self,
+        *,
+        start: dt.date | str,
+        end: dt.date | str,
+        customer_id: str | uuid.UUID | None = None,
+    ) -> RawResponse[Usage]:
+        """:meth:`UsageResource.get`, with its response."""
+        return self._portal.call(self._async.get, start=start, end=end, customer_id=customer_id)
+
+
+class SyncServiceResourceWithRawResponse(SyncWrapper[ServiceResourceWithRawResponse]):
+    """Blocking twin of :class:`~emmi_async.resources.service.ServiceResourceWithRawResponse`:
+    the same members, without ``await``.
+
+    ``client.service.with_raw_response``: each method returning its response.
+    """
+
+    __slots__ = ()
+
+    def info(self) -> RawResponse[ServiceInfo]:
+        """:meth:`ServiceResource.info`, with its response."""
+        return self._portal.call(self._async.info)
+
+    def health(self) -> RawResponse[Health]:
+        """:meth:`ServiceResource.health`, with its response."""
+        return self._portal.call(self._async.health)
 
 
 class SyncOutcomeStream(SyncIterator[OutcomeStream[ResultT], Outcome[ResultT]]):

@@ -109,7 +109,7 @@ HEADER = '''\
 ``Emmi`` mirrors :class:`~emmi_async.AsyncEmmi` member for member (same names,
 parameters, defaults, return types and docstrings) without ``await``. Each call runs the
 async twin on the client's event loop, in a background thread that the client starts on
-first use and stops in ``close()`` (see :mod:`emmi_async._sync_support`): one connection
+first use and stops in ``close()``: one connection
 pool for the client's whole life, shared by its views and by every thread that calls it.
 Async iterators are plain iterators here, async context managers plain context managers.
 """

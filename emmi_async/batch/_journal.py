@@ -18,15 +18,11 @@ import attrs
 import httpx
 import orjson
 
-from emmi_async._exceptions import APIStatusError, status_error_class
+from emmi_async._exceptions import APIStatusError, JournalMismatchError, status_error_class
 
 __all__ = ["Journal", "JournalMismatchError", "Recorded"]
 
 _FORMAT = 1
-
-
-class JournalMismatchError(ValueError):
-    """The journal was written for another operation or another input."""
 
 
 @attrs.frozen(slots=True)

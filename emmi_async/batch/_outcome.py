@@ -5,11 +5,11 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Sequence
-from typing import Generic, Literal, TypeAlias, TypeVar
+from typing import Generic, Literal, TypeAlias, TypeVar, cast
 
 import attrs
 
-from emmi_async._exceptions import EmmiError
+from emmi_async._exceptions import BatchAbortedError, BatchDeadlineError
 
 __all__ = [
     "BatchAbortedError",
@@ -24,21 +24,6 @@ __all__ = [
 ResultT = TypeVar("ResultT")
 
 _LATENCY_SAMPLES = 10_000
-
-
-class BatchDeadlineError(EmmiError):
-    """The batch's deadline passed before this entity got an answer."""
-
-
-class BatchAbortedError(EmmiError):
-    """The runner stopped sending (the server kept failing, or refused the key).
-
-    ``cause`` is the error that made it stop; the entity itself was not sent again.
-    """
-
-    def __init__(self, message: str, cause: BaseException) -> None:
-        super().__init__(message)
-        self.cause = cause
 
 
 @attrs.frozen(slots=True)
@@ -56,7 +41,18 @@ class Outcome(Generic[ResultT]):
 
     @property
     def ok(self) -> bool:
+        """Whether the entity succeeded (then :meth:`unwrap` returns its result)."""
         return self.error is None
+
+    def unwrap(self) -> ResultT:
+        """The result, typed without ``None``; raises :attr:`error` if the entity failed.
+
+        ``if outcome.ok: save(outcome.unwrap())`` is the idiom that type checkers follow
+        (a property such as ``ok`` cannot narrow ``result`` for them).
+        """
+        if self.error is not None:
+            raise self.error
+        return cast(ResultT, self.result)
 
 
 def _percentile(values: Sequence[float], q: float) -> float | None:

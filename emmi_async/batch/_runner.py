@@ -61,7 +61,39 @@ class BatchRunner(Generic[ResultT]):
 
     Exactly one :class:`Outcome` comes out per input item: its result, or a typed error
     (its own validation problems, the API's refusal of it, or a transient failure that
-    outlived its retries). See :meth:`stream` and :meth:`run`.
+    outlived its retries). See :meth:`stream` and :meth:`run`. Made by
+    ``client.batch(operation, ...)``; ``client`` is the client whose pool it uses.
+
+    Args:
+        operation: what to run per chunk: an analysis method of this client
+            (``client.emissions.estimate``, ``client.rankings.rank``...), or
+            ``client.hazards.get`` for one hazard look-up per location item.
+        chunk_size: entities per request; default and maximum: the operation's API
+            limit (100 for analyses; 1 for hazard look-ups).
+        max_concurrency: most requests in flight at once; default: the client's
+            ``max_connections``.
+        min_concurrency: the adaptive limit never drops below this (default 1).
+        adaptive: when true (default), the limit halves on 429, 503, timeouts and
+            climbing latency and creeps back up on success; when false it stays at
+            ``max_concurrency``.
+        max_attempts: requests that may carry one chunk before its entities fail
+            (default 6; a chunk split to isolate a refused entity starts afresh).
+        retry_budget: retries allowed per request sent, over the whole run, on top of
+            ten free ones (default 0.2); once spent, transient failures fail at once
+            and a server that keeps failing ends the run with
+            :class:`~emmi_async.BatchAbortedError` outcomes instead of a retry storm.
+        max_retry_after: the longest ``Retry-After`` or rate-limit reset (seconds) the
+            runner pauses for (default 600); a longer wait fails the chunk.
+        deadline: seconds from the start of the run; entities without an answer by
+            then get :class:`~emmi_async.BatchDeadlineError` outcomes.
+        journal: a file that records each finished entity; running again with the same
+            journal and input resumes where the last run stopped (even after
+            ``kill -9``).
+        attribute: which customer (account key) or end user (multi-tenant key) an
+            item belongs to: a function of the item, or a dotted field path of a dict
+            item (the field is taken out before sending). Items are grouped per value.
+        on_progress: called with a :class:`~emmi_async.BatchEvent` as the run goes
+            (in the event loop: it must be quick and must not block).
     """
 
     def __init__(
@@ -83,13 +115,13 @@ class BatchRunner(Generic[ResultT]):
     ) -> None:
         self._operation, self._client = operation_for(operation, client)
         max_chunk = self._operation.max_chunk
-        self.chunk_size = _check_int("chunk_size", chunk_size or max_chunk, 1, max_chunk)
-        self.max_concurrency = _check_int(
+        self.chunk_size: int = _check_int("chunk_size", chunk_size or max_chunk, 1, max_chunk)
+        self.max_concurrency: int = _check_int(
             "max_concurrency", max_concurrency or client.max_connections, 1, 4096
         )
-        self.min_concurrency = _check_int("min_concurrency", min_concurrency, 1, 4096)
+        self.min_concurrency: int = _check_int("min_concurrency", min_concurrency, 1, 4096)
         self.adaptive = adaptive
-        self.max_attempts = _check_int("max_attempts", max_attempts, 1, 100)
+        self.max_attempts: int = _check_int("max_attempts", max_attempts, 1, 100)
         if not 0.0 <= retry_budget <= 10.0:
             raise ValueError(f"retry_budget must be between 0 and 10, got {retry_budget!r}")
         self.retry_budget = retry_budget

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from emmi_async._exceptions import (
     EmmiError,
     EntityValidationError,
-    ValidationError,
+    UnprocessableEntityError,
 )
 from emmi_async._retry import is_permanent
 from emmi_async.cli._portfolio import RowProblem, SourceEntity
@@ -67,7 +67,7 @@ def describe_failure(source: SourceEntity, error: Exception | None, display: str
             locate(source, display, problem.field, problem.message) for problem in error.problems
         )
         return Failure("invalid", _join(problems), problems)
-    if isinstance(error, ValidationError):
+    if isinstance(error, UnprocessableEntityError):
         problems = tuple(
             locate(
                 source, display, str(detail.get("field", "(entity)")), str(detail.get("message"))

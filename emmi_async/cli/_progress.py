@@ -9,85 +9,14 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, TextIO
+from typing import Literal, Protocol, TextIO
 
 import orjson
 
 from emmi_async.batch import BatchStats
+from emmi_async.cli._summary import STATUSES, Summary
 
 __all__ = ["STATUSES", "PlainReporter", "QuietReporter", "Reporter", "Summary", "make_reporter"]
-
-STATUSES = {
-    "ok": "succeeded",
-    "invalid": "bad input, never sent",
-    "rejected": "refused by the API",
-    "error": "transient, deadline or interrupted: a rerun retries",
-}
-"""Output statuses and what each means."""
-
-
-@dataclass
-class Summary:
-    """What a run did: counts by status, the runner's stats, files and the exit code."""
-
-    operation: str
-    input: str
-    output: str
-    journal: str | None
-    total: int = 0
-    rows: int = 0
-    status: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
-    stats: dict[str, Any] = field(default_factory=dict)
-    interrupted: bool = False
-    exit_code: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        """The summary as printed by ``--json``."""
-        return {
-            "operation": self.operation,
-            "input": self.input,
-            "output": None if self.interrupted else self.output,
-            "journal": self.journal,
-            "entities": self.total,
-            "rows": self.rows,
-            "status": dict(self.status),
-            "stats": dict(self.stats),
-            "interrupted": self.interrupted,
-            "exit_code": self.exit_code,
-        }
-
-    def lines(self) -> list[tuple[str, str]]:
-        """``(label, value)`` pairs of the human summary table."""
-        stats = self.stats
-        out: list[tuple[str, str]] = [
-            ("Operation", self.operation),
-            (
-                "Results",
-                "not written (interrupted)"
-                if self.interrupted
-                else f"{self.output} ({self.rows:,} rows)",
-            ),
-            ("Entities", f"{self.total:,}"),
-        ]
-        for name, meaning in STATUSES.items():
-            out.append((f"  {name}", f"{self.status.get(name, 0):,}  ({meaning})"))
-        out.append(("Resumed", f"{stats.get('resumed', 0):,}  (outcomes taken from the journal)"))
-        for label, key in (
-            ("Requests", "requests"),
-            ("Retries", "retries"),
-            ("429s", "throttled"),
-            ("Splits", "splits"),
-        ):
-            out.append((label, f"{stats.get(key, 0):,}"))
-        out.append(("Elapsed", f"{stats.get('elapsed_s', 0.0):.2f} s"))
-        out.append(("Entities/s", f"{stats.get('entities_per_s', 0.0):,.0f}"))
-        p50, p99 = stats.get("latency_p50_ms"), stats.get("latency_p99_ms")
-        if p50 is not None and p99 is not None:
-            out.append(("Latency p50/p99", f"{p50:.1f} / {p99:.1f} ms"))
-        if self.journal is not None:
-            out.append(("Journal", self.journal))
-        return out
 
 
 class Reporter(Protocol):

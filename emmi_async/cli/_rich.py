@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from emmi_async.batch import BatchStats
-from emmi_async.cli._progress import Summary
+from emmi_async.cli._summary import Summary
 
 __all__ = ["RichReporter"]
 

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 try:
     import narwhals.stable.v2 as nw
     import polars as pl
-except ImportError as exc:  # pragma: no cover - depends on the environment
+except ImportError as _missing:  # pragma: no cover - depends on the environment
     raise ImportError(
         "portfolio tables need the 'frames' extra: pip install 'emmi-async[frames]'"
-    ) from exc
+    ) from _missing
 
 from emmi_async._exceptions import AuthenticationError
 from emmi_async.auth import AccountCustomerAuth, MultiTenantAuth

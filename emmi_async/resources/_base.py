@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from emmi_async._base_client import BaseClient
 from emmi_async._exceptions import ResponseMismatchError
+from emmi_async._response import ResultList
 from emmi_async.models import AnalysisSpec
 
-__all__ = ["Resource", "analyse", "analysis_method", "as_sequence", "spec_of"]
+__all__ = [
+    "RawResponseResource",
+    "Resource",
+    "analyse",
+    "analysis_method",
+    "as_sequence",
+    "spec_of",
+]
 
 EntityT = TypeVar("EntityT")
 ResultT = TypeVar("ResultT")
@@ -25,6 +33,22 @@ class Resource:
 
     def __init__(self, client: BaseClient) -> None:
         self._client = client
+
+
+ResourceT = TypeVar("ResourceT", bound=Resource)
+
+
+class RawResponseResource(Generic[ResourceT]):
+    """``resource.with_raw_response``: the same methods, returning a :class:`RawResponse`.
+
+    Each method takes the arguments of its plain twin and returns the response (status,
+    headers, request id, rate-limit state) with ``.parse()`` giving the plain result.
+    """
+
+    __slots__ = ("_resource",)
+
+    def __init__(self, resource: ResourceT) -> None:
+        self._resource = resource
 
 
 def analysis_method(spec: AnalysisSpec[Any, Any]) -> Callable[[FuncT], FuncT]:
@@ -56,7 +80,7 @@ async def analyse(
     entities: object,
     *,
     max_retries: int | None = None,
-) -> list[ResultT]:
+) -> ResultList[ResultT]:
     """Validate, send and decode one analysis call; results in input order.
 
     Every problem in the input is raised at once, as an
@@ -74,4 +98,4 @@ async def analyse(
             f"{len(results)} results (request id {response.request_id}); "
             "refusing to match results to entities by position"
         )
-    return results
+    return ResultList(results, response.request_id)

@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from emmi_async._exceptions import ConflictError
+from emmi_async._response import RawResponse, raw_response
 from emmi_async.models import Customer, CustomerPage, decode
-from emmi_async.resources._base import Resource
+from emmi_async.resources._base import RawResponseResource, Resource
 
-__all__ = ["Customers"]
+__all__ = ["CustomersResource", "CustomersResourceWithRawResponse"]
 
 
 def _check_external_id(external_id: object) -> str:
@@ -45,10 +46,15 @@ def existing_id(error: ConflictError) -> str | None:
     return None
 
 
-class Customers(Resource):
+class CustomersResource(Resource):
     """Register, look up and list customers (account model)."""
 
     __slots__ = ()
+
+    @property
+    def with_raw_response(self) -> CustomersResourceWithRawResponse:
+        """These methods returning the raw response (status, headers, request id)."""
+        return CustomersResourceWithRawResponse(self)
 
     async def create(self, *, external_id: str, name: str | None = None) -> Customer:
         """``POST /customers``: register a customer; raises ConflictError if it exists."""
@@ -64,21 +70,25 @@ class Customers(Resource):
         response = await self._client.request("GET", path, scope="account")
         return decode(response.data, Customer)
 
+    async def page(self, *, limit: int | None = None, after: str | None = None) -> CustomerPage:
+        """``GET /customers``: one page of at most ``limit`` customers, after cursor ``after``."""
+        if limit is not None and (isinstance(limit, bool) or not 1 <= limit <= 1000):
+            raise ValueError(f"limit must be between 1 and 1000, got {limit!r}")
+        params: dict[str, str | int] = {}
+        if limit is not None:
+            params["limit"] = limit
+        if after is not None:
+            params["after"] = after
+        response = await self._client.request("GET", "customers", scope="account", params=params)
+        return decode(response.data, CustomerPage)
+
     async def list(self, *, limit: int | None = None) -> AsyncIterator[Customer]:
         """Every customer of the account, fetching pages of ``limit`` as iteration goes."""
         if limit is not None and (isinstance(limit, bool) or not 1 <= limit <= 1000):
             raise ValueError(f"limit must be between 1 and 1000, got {limit!r}")
         after: str | None = None
         while True:
-            params: dict[str, str | int] = {}
-            if limit is not None:
-                params["limit"] = limit
-            if after is not None:
-                params["after"] = after
-            response = await self._client.request(
-                "GET", "customers", scope="account", params=params
-            )
-            page = decode(response.data, CustomerPage)
+            page = await self.page(limit=limit, after=after)
             for customer in page.data:
                 yield customer
             if not page.has_more or not page.next_cursor:
@@ -97,3 +107,31 @@ class Customers(Resource):
                 if customer.external_id == external_id:
                     return customer
             raise
+
+
+class CustomersResourceWithRawResponse(RawResponseResource[CustomersResource]):
+    """``client.customers.with_raw_response``: each method returning its response."""
+
+    __slots__ = ()
+
+    async def create(self, *, external_id: str, name: str | None = None) -> RawResponse[Customer]:
+        """:meth:`CustomersResource.create`, with its response."""
+        return await raw_response(self._resource.create, external_id=external_id, name=name)
+
+    async def get(self, customer_id: str | uuid.UUID) -> RawResponse[Customer]:
+        """:meth:`CustomersResource.get`, with its response."""
+        return await raw_response(self._resource.get, customer_id)
+
+    async def list(
+        self, *, limit: int | None = None, after: str | None = None
+    ) -> RawResponse[CustomerPage]:
+        """One page of :meth:`CustomersResource.list`, with its response.
+
+        ``after`` is the ``next_cursor`` of the page before (``None`` for the first);
+        ``.parse()`` gives the :class:`~emmi_async.models.CustomerPage`.
+        """
+        return await raw_response(self._resource.page, limit=limit, after=after)
+
+    async def ensure(self, *, external_id: str, name: str | None = None) -> RawResponse[Customer]:
+        """:meth:`CustomersResource.ensure`, with its last response."""
+        return await raw_response(self._resource.ensure, external_id=external_id, name=name)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 
+from emmi_async._response import RawResponse, raw_response
 from emmi_async.models import HazardRisk, decode
-from emmi_async.resources._base import Resource
+from emmi_async.resources._base import RawResponseResource, Resource
 
-__all__ = ["Hazards", "check_coordinates"]
+__all__ = ["HazardsResource", "HazardsResourceWithRawResponse", "check_coordinates"]
 
 
 def check_coordinates(latitude: object, longitude: object) -> tuple[float, float]:
@@ -22,10 +23,15 @@ def check_coordinates(latitude: object, longitude: object) -> tuple[float, float
     return checked[0], checked[1]
 
 
-class Hazards(Resource):
+class HazardsResource(Resource):
     """Hazard look-ups by latitude and longitude."""
 
     __slots__ = ()
+
+    @property
+    def with_raw_response(self) -> HazardsResourceWithRawResponse:
+        """These methods returning the raw response (status, headers, request id)."""
+        return HazardsResourceWithRawResponse(self)
 
     async def get(self, *, latitude: float, longitude: float) -> HazardRisk:
         """``GET /hazard-risk``: hazard intensity and probability across warming scenarios."""
@@ -37,3 +43,13 @@ class Hazards(Resource):
             params={"latitude": repr(lat), "longitude": repr(lon)},
         )
         return decode(response.data, HazardRisk)
+
+
+class HazardsResourceWithRawResponse(RawResponseResource[HazardsResource]):
+    """``client.hazards.with_raw_response``: each method returning its response."""
+
+    __slots__ = ()
+
+    async def get(self, *, latitude: float, longitude: float) -> RawResponse[HazardRisk]:
+        """:meth:`HazardsResource.get`, with its response."""
+        return await raw_response(self._resource.get, latitude=latitude, longitude=longitude)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from emmi_async._response import RawResponse, raw_response
 from emmi_async.models import Usage, decode, structure
-from emmi_async.resources._base import Resource
+from emmi_async.resources._base import RawResponseResource, Resource
 
-__all__ = ["UsageResource"]
+__all__ = ["UsageResource", "UsageResourceWithRawResponse"]
 
 
 def _as_date(name: str, value: object) -> dt.date:
@@ -23,6 +24,11 @@ class UsageResource(Resource):
     """Usage monitoring."""
 
     __slots__ = ()
+
+    @property
+    def with_raw_response(self) -> UsageResourceWithRawResponse:
+        """These methods returning the raw response (status, headers, request id)."""
+        return UsageResourceWithRawResponse(self)
 
     async def get(
         self,
@@ -40,3 +46,19 @@ class UsageResource(Resource):
             params["customer_id"] = str(uuid.UUID(str(customer_id)))
         response = await self._client.request("GET", "usage", scope="account", params=params)
         return decode(response.data, Usage)
+
+
+class UsageResourceWithRawResponse(RawResponseResource[UsageResource]):
+    """``client.usage.with_raw_response``: each method returning its response."""
+
+    __slots__ = ()
+
+    async def get(
+        self,
+        *,
+        start: dt.date | str,
+        end: dt.date | str,
+        customer_id: str | uuid.UUID | None = None,
+    ) -> RawResponse[Usage]:
+        """:meth:`UsageResource.get`, with its response."""
+        return await raw_response(self._resource.get, start=start, end=end, customer_id=customer_id)

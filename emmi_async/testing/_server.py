@@ -59,11 +59,13 @@ class ReferenceServer:
         clock: Callable[[], float] = time.monotonic,
         log_level: str = "warning",
     ) -> None:
-        self.state = ServerState(
+        self.state: ServerState = ServerState(
             seed=seed, rate_limit=rate_limit, end_user_rate_limit=end_user_rate_limit, clock=clock
         )
-        self.keys = ServerKeys(self.state)
-        self.app = ReferenceApp(self.state, canned=canned, faults=faults, max_entities=max_entities)
+        self.keys: ServerKeys = ServerKeys(self.state)
+        self.app: ReferenceApp = ReferenceApp(
+            self.state, canned=canned, faults=faults, max_entities=max_entities
+        )
         self._port = port
         self._log_level = log_level
         self._runner: LoopbackRunner | None = None

@@ -172,9 +172,9 @@ class ServerKeys:
 
     def __init__(self, state: ServerState) -> None:
         self._state = state
-        self.account = state.new_key("account")
-        self.single = state.new_key("single")
-        self.multi = state.new_key("multi")
+        self.account: str = state.new_key("account")
+        self.single: str = state.new_key("single")
+        self.multi: str = state.new_key("multi")
 
     def __repr__(self) -> str:
         return f"ServerKeys(account={self.account!r}, single={self.single!r}, multi={self.multi!r})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,7 +18,13 @@ from ._support import LoopbackServer
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No EMMI_* setting or proxy from the outer environment leaks into a test."""
-    for name in ("EMMI_API_KEY", "EMMI_CUSTOMER_ID", "EMMI_END_USER_ID", "EMMI_BASE_URL"):
+    for name in (
+        "EMMI_API_KEY",
+        "EMMI_CUSTOMER_ID",
+        "EMMI_END_USER_ID",
+        "EMMI_BASE_URL",
+        "EMMI_HTTP_BACKEND",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("EMMI_LOG", raising=False)
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
@@ -52,13 +59,14 @@ def emmi_log(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """``EMMI_LOG=debug``, with the logger restored afterwards."""
     monkeypatch.setenv("EMMI_LOG", "debug")
     monkeypatch.setattr(_logging, "_handler", None)
-    level = _logging.logger.level
-    handlers = list(_logging.logger.handlers)
+    loggers = [logging.getLogger(name) for name in ("emmi_async", "httpx")]
+    saved = [(named, named.level, list(named.handlers)) for named in loggers]
     yield
-    for handler in _logging.logger.handlers[:]:
-        if handler not in handlers:
-            _logging.logger.removeHandler(handler)
-    _logging.logger.setLevel(level)
+    for named, level, handlers in saved:
+        for handler in named.handlers[:]:
+            if handler not in handlers:
+                named.removeHandler(handler)
+        named.setLevel(level)
 
 
 @pytest.fixture

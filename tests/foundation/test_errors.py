@@ -20,7 +20,7 @@ from emmi_async import (
     PermissionDeniedError,
     RateLimitError,
     ServerError,
-    ValidationError,
+    UnprocessableEntityError,
 )
 from emmi_async._base_client import MalformedResponseError, parse_body
 
@@ -36,7 +36,7 @@ CLASSES = {
     404: NotFoundError,
     409: ConflictError,
     413: PayloadTooLargeError,
-    422: ValidationError,
+    422: UnprocessableEntityError,
     429: RateLimitError,
     500: ServerError,
     501: ServerError,
@@ -147,7 +147,7 @@ async def test_rate_limit_error_carries_retry_after(sleeps: SleepRecorder) -> No
 async def test_attempts_count_every_request(sleeps: SleepRecorder) -> None:
     client, recorder = mock_client(Recorder([error(500), error(502), error(422)]), max_retries=5)
     async with client:
-        with pytest.raises(ValidationError) as info:
+        with pytest.raises(UnprocessableEntityError) as info:
             await client.request("POST", "climate-risk", scope="data", json=[])
     assert info.value.attempts == recorder.count == 3
 
@@ -207,10 +207,10 @@ async def test_status_errors_survive_pickling() -> None:
         max_retries=0,
     )
     async with client:
-        with pytest.raises(ValidationError) as info:
+        with pytest.raises(UnprocessableEntityError) as info:
             await client.request("POST", "climate-risk", scope="data", json=[])
     copy = pickle.loads(pickle.dumps(info.value))
-    assert type(copy) is ValidationError
+    assert type(copy) is UnprocessableEntityError
     assert (copy.status_code, copy.request_id, copy.details, copy.attempts) == (
         422,
         "rq",

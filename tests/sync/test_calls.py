@@ -11,7 +11,7 @@ import pytest
 
 from emmi_async import APIResponse, Emmi, models
 from emmi_async.auth import AccountCustomerAuth, MultiTenantAuth
-from emmi_async.sync import SyncCustomers, SyncEmissions
+from emmi_async.sync import SyncCustomersResource, SyncEmissionsResource
 from emmi_async.testing import ReferenceServer
 from tests.sync.conftest import entity
 
@@ -105,8 +105,8 @@ def test_settings_properties_and_repr(client: Emmi) -> None:
     assert client.auth is not None
     assert not client.is_closed
     assert repr(client).startswith("Emmi(auth=SingleTenantAuth(")
-    assert client.emissions.__class__ is SyncEmissions
-    assert isinstance(client.customers, SyncCustomers)
+    assert client.emissions.__class__ is SyncEmissionsResource
+    assert isinstance(client.customers, SyncCustomersResource)
 
 
 def test_constructor_takes_the_async_settings(server: ReferenceServer) -> None:

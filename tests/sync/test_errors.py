@@ -15,7 +15,7 @@ from emmi_async import (
     Emmi,
     EntityValidationError,
     NotFoundError,
-    ValidationError,
+    UnprocessableEntityError,
 )
 from emmi_async.testing import ReferenceServer
 from tests.sync.conftest import entity
@@ -27,10 +27,10 @@ BAD = [entity(), {"entity_info": {"identifier": "X", "asset_type": "equity"}, "d
 def test_a_422_is_the_same_validation_error_as_from_async(
     server: ReferenceServer, client: Emmi
 ) -> None:
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(UnprocessableEntityError) as caught:
         client.request("POST", "emissions-estimates", scope="data", json=BAD)
     error = caught.value
-    assert type(error) is ValidationError
+    assert type(error) is UnprocessableEntityError
     assert error.status_code == 422
     assert error.request_id is not None
     assert error.request_id.startswith("req_")
@@ -38,12 +38,12 @@ def test_a_422_is_the_same_validation_error_as_from_async(
     assert error.details
     assert {detail["index"] for detail in error.details} == {1}
 
-    async def from_async() -> ValidationError:
+    async def from_async() -> UnprocessableEntityError:
         async with server.client() as async_client:
             assert isinstance(async_client, AsyncEmmi)
             try:
                 await async_client.request("POST", "emissions-estimates", scope="data", json=BAD)
-            except ValidationError as exc:
+            except UnprocessableEntityError as exc:
                 return exc
         raise AssertionError("no error")
 

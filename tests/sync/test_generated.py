@@ -33,11 +33,12 @@ def test_diff_names_the_stale_member() -> None:
     edited = current.replace(
         "return self._portal.call(self._async.health)",
         "return self._portal.call(self._async.info)",
+        1,
     )
     assert edited != current
-    assert diff_members(current, edited) == ["SyncService.health"]
+    assert diff_members(current, edited) == ["SyncServiceResource.health"]
     without = current.replace("    def ensure(", "    def _gone(")
-    assert "SyncCustomers.ensure" in diff_members(current, without)
+    assert "SyncCustomersResource.ensure" in diff_members(current, without)
 
 
 def _twins() -> list[tuple[type, type]]:
@@ -46,9 +47,8 @@ def _twins() -> list[tuple[type, type]]:
 
 def test_the_twins_cover_the_client_resources_and_batch_runner() -> None:
     names = {sync.__name__ for _, sync in _twins()}
-    assert {"Emmi", "SyncEmissions", "SyncCustomers", "SyncBatchRunner", "SyncOutcomeStream"} <= (
-        names
-    )
+    expected = {"Emmi", "SyncEmissionsResource", "SyncCustomersResource", "SyncBatchRunner"}
+    assert expected | {"SyncOutcomeStream", "SyncEmissionsResourceWithRawResponse"} <= names
     assert set(emmi_async.sync.__all__) == names
 
 
@@ -113,4 +113,4 @@ def test_properties_are_properties() -> None:
         assert isinstance(inspect.getattr_static(Emmi, name), property), name
     assert isinstance(inspect.getattr_static(AsyncEmmi, "emissions"), property)
     getter = inspect.getattr_static(Emmi, "emissions").fget
-    assert typing.get_type_hints(getter)["return"] is emmi_async.sync.SyncEmissions
+    assert typing.get_type_hints(getter)["return"] is emmi_async.sync.SyncEmissionsResource
