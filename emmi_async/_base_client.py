@@ -52,7 +52,7 @@ from emmi_async.auth import (
     redact_key,
 )
 
-__all__ = ["DEFAULT_TIMEOUT", "BaseClient", "MalformedResponseError", "parse_body"]
+__all__ = ["DEFAULT_TIMEOUT", "BaseClient", "MalformedResponseError", "parse_body", "share_pool"]
 
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 """Reads may take a minute (100-entity analyses), connects fail fast. The pool timeout
@@ -491,6 +491,11 @@ class BaseClient:
             attempt,
             response.headers.get("x-request-id"),
         )
+
+
+def share_pool(first: BaseClient, second: BaseClient) -> bool:
+    """Whether two clients (or views) send through the same connection pool."""
+    return first._pool is second._pool
 
 
 def parse_body(response: APIResponse) -> Any:

@@ -15,11 +15,12 @@ from typing import Any, Protocol
 
 import orjson
 
-from emmi_async._base_client import BaseClient, parse_body
+from emmi_async._base_client import BaseClient, parse_body, share_pool
 from emmi_async._exceptions import EntityValidationError, ResponseMismatchError
 from emmi_async._response import APIResponse
 from emmi_async.models import AnalysisSpec, HazardRisk, decode, structure, to_json
 from emmi_async.resources import Hazards, Resource, spec_of
+from emmi_async.resources._base import client_of
 from emmi_async.resources.hazards import check_coordinates
 
 __all__ = ["Operation", "operation_for"]
@@ -182,8 +183,8 @@ def operation_for(operation: object, client: BaseClient) -> tuple[Operation, Bas
     """The adapter for a bound resource method, and the client (view) it belongs to."""
     owner = getattr(operation, "__self__", None)
     if isinstance(owner, Resource):
-        bound_client = owner._client
-        if bound_client._pool is not client._pool:
+        bound_client = client_of(owner)
+        if not share_pool(bound_client, client):
             raise ValueError("the operation belongs to another client than the runner's")
         client = bound_client
     spec = spec_of(operation)

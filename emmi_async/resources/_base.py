@@ -16,6 +16,7 @@ __all__ = [
     "analyse",
     "analysis_method",
     "as_sequence",
+    "client_of",
     "spec_of",
 ]
 
@@ -36,6 +37,11 @@ class Resource:
 
 
 ResourceT = TypeVar("ResourceT", bound=Resource)
+
+
+def client_of(resource: Resource) -> BaseClient:
+    """The client (or view) a resource sends through."""
+    return resource._client
 
 
 class RawResponseResource(Generic[ResourceT]):
