@@ -5,6 +5,7 @@ entities (3 rows each) for every stage; each stage timed on its own with the GC 
 (``time.process_time``), repeated, best of ``--repeats``:
 
 - baseline: ``orjson.dumps`` of 100 dicts, an aiohttp POST (body read), ``orjson.loads``;
+- engines tried for decoding: pyarrow's JSON reader and polars without a schema;
 - table path: ``prepare_frame`` (group, check, encode), the source's per-entity loop
   (``TableSource.admit`` minus ``prepare_frame``), one pipeline request per chunk
   (``client.request(..., parse=False)``), ``parse_results`` per chunk, ``flatten_results``
@@ -27,6 +28,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -41,6 +43,29 @@ from emmi_async.frames._encode import prepare_frame
 from emmi_async.frames._layout import OUTPUTS
 
 CHUNK = 100
+
+
+def pyarrow_read(body: bytes) -> Any:
+    """The estimates answer through pyarrow's JSON reader, with the table path's schema."""
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    scopes = ("scope1", "scope2", "scope3", "underlying_scope1", "underlying_scope2")
+    item = pa.struct(
+        [
+            ("year", pa.int64()),
+            (
+                "emissions",
+                pa.struct([(name, pa.float64()) for name in (*scopes, "underlying_scope3")]),
+            ),
+            ("estimated", pa.list_(pa.string())),
+            ("data_quality_score", pa.int64()),
+        ]
+    )
+    schema = pa.schema([("results", pa.list_(pa.struct([("data", pa.list_(item))])))])
+    options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+    read = pj.ReadOptions(use_threads=False, block_size=1 << 20)
+    return pj.read_json(pa.BufferReader(body), read_options=read, parse_options=options)
 
 
 def best(repeats: int, work: Callable[[], object]) -> float:
@@ -134,6 +159,15 @@ async def measure(port: int, entities: int, repeats: int) -> dict[str, float]:
         )
         figures["table: parse_results"] = best(
             repeats, lambda: [parse_results(a, CHUNK, output, "x") for a in answers]
+        )
+        figures["engine tried: pyarrow.json.read_json (same schema)"] = best(
+            repeats, lambda: [pyarrow_read(a) for a in answers]
+        )
+        figures["engine tried: polars json_decode, schema inferred"] = best(
+            repeats,
+            lambda: [
+                pl.Series([a], dtype=pl.Binary).cast(pl.String).str.json_decode() for a in answers
+            ],
         )
         parsed = [parse_results(a, CHUNK, output, "x") for a in answers]
         indexes = [list(range(i, i + CHUNK)) for i in range(0, entities, CHUNK)]
