@@ -6,7 +6,10 @@ Workloads, each on 100 entities (one request or one response):
 
 - request from dicts: ``spec.coerce`` + ``spec.problems`` per entity + ``spec.encode``
 - request from models: the same with model instances as input
-- response decode: ``spec.decode(bytes)`` into result models
+- ``prepare_json`` from dicts / models: what the batch runner calls per entity now (fast
+  path for valid plain dicts; the model path otherwise)
+- response decode: ``spec.decode(bytes)`` into result models (generated structurers),
+  and the converter alone (``orjson.loads`` + cattrs hooks, the path before)
 - the baselines: ``orjson.dumps``/``json.dumps`` of the dicts, ``orjson.loads``/``json.loads``
   of the response bytes (what a dict-only client would pay)
 
@@ -143,7 +146,24 @@ def workloads() -> dict[str, Callable[[], object]]:
             entities.append(entity)
         return spec.encode(entities)
 
+    structure = models.converter.get_structure_hook(spec.result_type)
+    risk_structure = models.converter.get_structure_hook(models.CLIMATE_RISK.result_type)
+
+    def converter_decode(payload: bytes, hook: Callable[[Any, Any], Any], cls: type) -> object:
+        return [hook(result, cls) for result in orjson.loads(payload)["results"]]
+
+    assert spec.decode(estimates) == converter_decode(estimates, structure, spec.result_type)
+    assert [spec.prepare_json(o, i) for i, o in enumerate(dicts)] == [
+        orjson.dumps(o) for o in dicts
+    ]
+
     return {
+        "prepare_json from dicts (fast path)": lambda: [
+            spec.prepare_json(o, i) for i, o in enumerate(dicts)
+        ],
+        "prepare_json from models": lambda: [
+            spec.prepare_json(o, i) for i, o in enumerate(instances)
+        ],
         "request from dicts: coerce+problems+encode": from_dicts,
         "request from models: coerce+problems+encode": from_models,
         "  of which coerce (dicts)": lambda: [spec.coerce(o, i) for i, o in enumerate(dicts)],
@@ -152,9 +172,15 @@ def workloads() -> dict[str, Callable[[], object]]:
         "baseline request: orjson.dumps(dicts)": lambda: orjson.dumps(dicts),
         "baseline request: json.dumps(dicts)": lambda: json.dumps(dicts).encode(),
         "response decode: estimates -> models": lambda: spec.decode(estimates),
+        "response converter (before): estimates -> models": lambda: converter_decode(
+            estimates, structure, spec.result_type
+        ),
         "baseline response: orjson.loads(estimates)": lambda: orjson.loads(estimates),
         "baseline response: json.loads(estimates)": lambda: json.loads(estimates),
         "response decode: climate-risk -> models": lambda: models.CLIMATE_RISK.decode(risks),
+        "response converter (before): climate-risk -> models": lambda: converter_decode(
+            risks, risk_structure, models.CLIMATE_RISK.result_type
+        ),
         "baseline response: orjson.loads(climate-risk)": lambda: orjson.loads(risks),
         "baseline response: json.loads(climate-risk)": lambda: json.loads(risks),
     }
@@ -200,7 +226,8 @@ def table(figures: dict[str, list[float]]) -> str:
     ]
     for name, values in figures.items():
         kind = "climate-risk" if "climate-risk" in name else "estimates"
-        kind = "request" if "request" in name or "of which" in name else kind
+        request = "request" in name or "of which" in name or "prepare" in name
+        kind = "request" if request else kind
         ratio = medians[name] / baseline[kind]
         lines.append(f"| {name} | {medians[name]:.2f} | {min(values):.2f} | {ratio:.1f} |")
     return "\n".join(lines)

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import orjson
 
 from emmi_async._base_client import BaseClient, parse_body, share_pool
-from emmi_async._exceptions import EntityValidationError, ResponseMismatchError
+from emmi_async._exceptions import ResponseMismatchError
 from emmi_async._response import APIResponse
 from emmi_async.models import AnalysisSpec, HazardRisk, decode, structure, to_json
 from emmi_async.resources import Hazards, Resource, spec_of
@@ -88,12 +88,9 @@ class AnalysisOperation:
         self.name = spec.name
         self.max_chunk = spec.max_entities
 
-    def prepare(self, item: Any, index: int) -> Any:
-        entity = self.spec.coerce(item, index)
-        problems = self.spec.problems(entity, index)
-        if problems:
-            raise EntityValidationError(problems)
-        return self.spec.encode([entity])[1:-1]
+    def prepare(self, item: Any, index: int) -> bytes:
+        # Checked and encoded at once: a valid plain dict never becomes models.
+        return self.spec.prepare_json(item, index)
 
     def fingerprint(self, prepared: Any) -> str:
         return fingerprint_of(prepared)

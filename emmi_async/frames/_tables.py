@@ -75,11 +75,7 @@ class TableOperation:
 
     def prepare(self, item: Any, index: int) -> Any:
         """An entity dict checked by the object path's rules: its JSON bytes."""
-        entity = self.spec.coerce(item, index)
-        problems = self.spec.problems(entity, index)
-        if problems:
-            raise EntityValidationError(problems)
-        return self.spec.encode([entity])[1:-1]
+        return self.spec.prepare_json(item, index)
 
     def identifier(self, item: Any) -> str | None:
         info = item.get("entity_info") if isinstance(item, Mapping) else None

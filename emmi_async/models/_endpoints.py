@@ -16,6 +16,7 @@ import orjson
 from emmi_async._exceptions import EntityValidationError, Problem
 from emmi_async.models._converter import DUMPS_OPTIONS, converter, field_errors, loads
 from emmi_async.models._errors import FieldError, ResponseDecodeError, join
+from emmi_async.models._fast import EntityChecker, entity_checker, result_structurer
 from emmi_async.models._requests import (
     ClimateRiskEntity,
     ClimateRiskProjectionEntity,
@@ -70,6 +71,8 @@ class AnalysisSpec(Generic[EntityT, ResultT]):
     _unstructure_entity: Callable[[Any], Any] = attrs.field(init=False, repr=False, eq=False)
     _structure_result: Callable[[Any, Any], ResultT] = attrs.field(init=False, repr=False, eq=False)
     _check: Check = attrs.field(init=False, repr=False, eq=False)
+    _fast_entity: EntityChecker | None = attrs.field(init=False, repr=False, eq=False)
+    _fast_result: Callable[[Any], ResultT] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         set_ = object.__setattr__
@@ -77,6 +80,13 @@ class AnalysisSpec(Generic[EntityT, ResultT]):
         set_(self, "_unstructure_entity", converter.get_unstructure_hook(self.entity_type))
         set_(self, "_structure_result", converter.get_structure_hook(self.result_type))
         set_(self, "_check", RULES.get(self.entity_type, check_common))
+        fast = entity_checker(self.entity_type, self.equity_only)
+        if fast is not None and RULES.get(self.entity_type) is None:
+            fast = None  # the fast checker mirrors the rules of RULES only
+        set_(self, "_fast_entity", fast)
+        set_(
+            self, "_fast_result", result_structurer(self.result_type, converter.get_structure_hook)
+        )
 
     def coerce(self, obj: EntityT | Mapping[str, Any], index: int) -> EntityT:
         """``obj`` as an entity: an instance passes through, a mapping is structured.
@@ -125,18 +135,7 @@ class AnalysisSpec(Generic[EntityT, ResultT]):
         (an empty input and more than :attr:`max_entities` are problems too), and
         ``TypeError`` for an input that is not a sequence or an entity of a wrong type.
         """
-        if isinstance(objs, (str, bytes, Mapping)) or not isinstance(objs, Sequence):
-            raise TypeError(f"{self.name} takes a sequence of entities, got {type(objs).__name__}")
-        problems: list[Problem] = []
-        if not objs:
-            problems.append(_call_problem("at least one entity is required"))
-        elif len(objs) > self.max_entities:
-            problems.append(
-                _call_problem(
-                    f"{self.name} takes at most {self.max_entities} entities per request, "
-                    f"got {len(objs)}"
-                )
-            )
+        problems = self._count_problems(objs)
         entities: list[EntityT] = []
         for index, obj in enumerate(objs):
             try:
@@ -149,6 +148,58 @@ class AnalysisSpec(Generic[EntityT, ResultT]):
         if problems:
             raise EntityValidationError(problems)
         return entities
+
+    def prepare_json(self, obj: EntityT | Mapping[str, Any], index: int) -> bytes:
+        """One entity checked and encoded: its JSON object, as :meth:`encode` writes it.
+
+        The same as ``coerce`` + ``problems`` + ``encode([entity])[1:-1]`` (same bytes,
+        same :class:`EntityValidationError` and ``TypeError``), but a plain ``dict`` that
+        is valid and already JSON-shaped is checked in place and dumped as it is, without
+        building models. Anything the fast check does not vouch for takes the model path,
+        which names every problem.
+        """
+        fast = self._fast_entity
+        if fast is not None and type(obj) is dict:
+            try:
+                return orjson.dumps(fast(obj), option=DUMPS_OPTIONS)
+            except Exception:  # Slow, or a value the fast path did not foresee
+                pass
+        entity = self.coerce(obj, index)
+        problems = self._check(entity, index, self.name, self.equity_only)
+        if problems:
+            raise EntityValidationError(problems)
+        return orjson.dumps(self._unstructure_entity(entity), option=DUMPS_OPTIONS)
+
+    def prepare_body(self, objs: Sequence[EntityT | Mapping[str, Any]]) -> tuple[bytes, int]:
+        """A whole request checked and encoded: ``(body, number of entities)``.
+
+        Raises as :meth:`prepare` does (every problem of every entity at once).
+        """
+        problems = self._count_problems(objs)
+        parts: list[bytes] = []
+        for index, obj in enumerate(objs):
+            try:
+                parts.append(self.prepare_json(obj, index))
+            except EntityValidationError as exc:
+                problems.extend(exc.problems)
+        if problems:
+            raise EntityValidationError(problems)
+        return b"[" + b",".join(parts) + b"]", len(parts)
+
+    def _count_problems(self, objs: object) -> list[Problem]:
+        if isinstance(objs, (str, bytes, Mapping)) or not isinstance(objs, Sequence):
+            raise TypeError(f"{self.name} takes a sequence of entities, got {type(objs).__name__}")
+        problems: list[Problem] = []
+        if not objs:
+            problems.append(_call_problem("at least one entity is required"))
+        elif len(objs) > self.max_entities:
+            problems.append(
+                _call_problem(
+                    f"{self.name} takes at most {self.max_entities} entities per request, "
+                    f"got {len(objs)}"
+                )
+            )
+        return problems
 
     def encode(self, entities: Sequence[EntityT]) -> bytes:
         """The JSON array body for ``entities`` (``None`` fields dropped)."""
@@ -169,6 +220,11 @@ class AnalysisSpec(Generic[EntityT, ResultT]):
         if not isinstance(results, (list, tuple)):
             message = "required field missing" if results is None else "expected a list"
             raise ResponseDecodeError(f"unexpected {what}", [("results", message)])
+        fast = self._fast_result
+        try:
+            return [fast(result) for result in results]
+        except Exception:  # the converter decides: the same models, or the errors
+            pass
         structure = self._structure_result
         cls = self.result_type
         try:

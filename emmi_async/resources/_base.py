@@ -93,14 +93,14 @@ async def analyse(
     :class:`~emmi_async.EntityValidationError`, before anything is sent; more entities
     than one request takes is one of them (the batch runner chunks, a call does not).
     """
-    prepared = spec.prepare(as_sequence(entities))
+    body, count = spec.prepare_body(as_sequence(entities))
     response = await client.request(
-        "POST", spec.name, scope="data", content=spec.encode(prepared), max_retries=max_retries
+        "POST", spec.name, scope="data", content=body, max_retries=max_retries
     )
     results = spec.decode(response.data)
-    if len(results) != len(prepared):
+    if len(results) != count:
         raise ResponseMismatchError(
-            f"{spec.name}: sent {len(prepared)} entities but the response holds "
+            f"{spec.name}: sent {count} entities but the response holds "
             f"{len(results)} results (request id {response.request_id}); "
             "refusing to match results to entities by position"
         )

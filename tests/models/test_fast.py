@@ -1,0 +1,392 @@
+"""The fast paths give what the model path gives: same bytes, same problems, same models.
+
+Oracle: the model path as it was (``coerce`` + ``problems`` + ``encode`` for requests, the
+converter for results). The generated inputs are mostly valid (so that the fast path is
+taken) with random variations the model path normalises (key order, ``None`` values, enum
+members) and, in the other half, random faults of every kind.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import attrs
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from emmi_async import EntityValidationError
+from emmi_async.models import (
+    ANALYSES,
+    AnalysisSpec,
+    AssetType,
+    ResponseDecodeError,
+    converter,
+    to_json,
+)
+from emmi_async.models._fast import Slow
+from tests.models._strategies import for_model
+
+SPECS = list(ANALYSES.values())
+EMISSIONS = {
+    None: (
+        "scope1",
+        "scope2",
+        "scope3",
+        "underlying_scope1",
+        "underlying_scope2",
+        "underlying_scope3",
+    ),
+    "equity": ("scope1", "scope2", "scope3"),
+    "debt": ("underlying_scope1", "underlying_scope2", "underlying_scope3"),
+    "infrastructure": ("scope1", "scope2"),
+    "property": ("scope1", "scope2"),
+}
+EQUITY_ONLY = {spec.name for spec in SPECS if spec.equity_only}
+NEEDS = {  # (emissions, financials, revenue) in every year
+    "emissions-estimates": (False, True, False),
+    "climate-risk": (True, False, False),
+    "temperature-alignment": (True, True, False),
+    "emissions-projections": (False, False, False),
+    "climate-risk-projections": (True, True, False),
+    "temperature-alignment-projections": (False, False, False),
+    "company-ranking": (True, True, True),
+}
+JUNK = st.sampled_from(
+    [
+        *(None, True, False, "", " ", "12", "equity", "EUR", 1.5, -1.0, 0, 2021.0, 2**64),
+        *([], {}, (), math.nan, math.inf, -math.inf, [1], {"scope1": 1.0}, AssetType.DEBT),
+    ]
+)
+
+
+class Draw:
+    """A helper around hypothesis' ``draw`` that makes a value valid or, sometimes, not."""
+
+    def __init__(self, draw: Any, bad_rate: int) -> None:
+        self.draw = draw
+        self.bad_rate = bad_rate  # in tenths; 0 = every value valid
+
+    def bad(self) -> bool:
+        return self.bad_rate > 0 and self.draw(st.integers(0, 9)) < self.bad_rate
+
+    def value(self, valid: st.SearchStrategy[Any]) -> Any:
+        return self.draw(JUNK) if self.bad() else self.draw(valid)
+
+    def obj(self, fields: dict[str, Any], optional: dict[str, Any]) -> dict[str, Any]:
+        """``fields`` plus a random part of ``optional``; maybe shuffled, with extra keys."""
+        result = dict(fields)
+        for key, value in optional.items():
+            choice = self.draw(st.integers(0, 4))
+            if choice == 0:
+                continue
+            result[key] = None if choice == 1 else value
+        keys = list(result)
+        if self.draw(st.booleans()):
+            keys = self.draw(st.permutations(keys))
+        if self.bad() and keys:
+            keys.remove(self.draw(st.sampled_from(keys)))  # a required key may go
+        result = {key: result[key] for key in keys}
+        if self.bad():
+            result[self.draw(st.sampled_from(["scope_1", "extra", "Year", "currency"]))] = 1
+        return result
+
+
+def _amount(d: Draw, negative: bool = False) -> Any:
+    low = -1e12 if negative else 0
+    return d.value(st.integers(0, 10**9) | st.floats(low, 1e12) | st.just(-0.0))
+
+
+def _year(d: Draw, years: st.SearchStrategy[int]) -> Any:
+    return d.value(years)
+
+
+@st.composite
+def entities(draw: Any, name: str) -> dict[str, Any]:
+    d = Draw(draw, draw(st.sampled_from([0, 0, 0, 1, 2, 4])))
+    assets = ["equity"] if name in EQUITY_ONLY else ["equity", "debt", "infrastructure", "property"]
+    asset_value = d.value(st.sampled_from([*assets, AssetType(assets[0])]))
+    asset = asset_value.value if isinstance(asset_value, AssetType) else asset_value
+    text = st.text(max_size=6)
+    info = d.obj(
+        {},
+        {
+            "identifier": d.value(text),
+            "name": d.value(text),
+            "asset_type": asset_value,
+            "country": d.value(text),
+            "industry_classification_system": d.value(st.sampled_from(["rbics", "x"])),
+            "industry": d.value(text),
+            "sector": d.value(text),
+        },
+    )
+    keys = EMISSIONS.get(asset if isinstance(asset, str) else None, EMISSIONS[None])
+    need_e, need_f, need_r = NEEDS[name]
+    projected = name.endswith("alignment-projections") or name == "climate-risk-projections"
+    count = 1 if projected else draw(st.integers(1, 4))
+    years = draw(st.lists(st.integers(1990, 2050), min_size=count, max_size=count, unique=True))
+    if d.bad():
+        years = draw(st.lists(st.integers(1985, 2105), max_size=5))
+
+    def emissions() -> Any:
+        chosen = draw(st.lists(st.sampled_from(keys), unique=True, min_size=1))
+        return d.obj({}, {key: _amount(d) for key in chosen})
+
+    def year_item(y: int) -> dict[str, Any]:
+        fields: dict[str, Any] = {"year": _year(d, st.just(y))}
+        optional: dict[str, Any] = {}
+        financials = d.obj(
+            {"revenue": _amount(d)} if need_r else {},
+            {
+                "currency": d.value(st.sampled_from(["EUR", "USD", "JPY"])),
+                "revenue": _amount(d),
+                "total_assets": _amount(d),
+                "ebitda": _amount(d, negative=True),
+                "total_debt": _amount(d),
+            },
+        )
+        (fields if need_e else optional)["emissions"] = emissions()
+        (fields if need_f else optional)["financials"] = financials
+        return d.obj(fields, optional)
+
+    data: Any = [year_item(y) for y in years]
+    if draw(st.booleans()):
+        data = tuple(data)
+    fields: dict[str, Any] = {"entity_info": d.value(st.just(info)), "data": d.value(st.just(data))}
+    optional: dict[str, Any] = {}
+    scenario_list = st.lists(st.sampled_from(["ngfs_net_zero", "x", " a "]), min_size=1)
+    later = st.integers(min(max(years, default=2000) + 1, 2100), 2100)
+    if name == "climate-risk":
+        optional["scenarios"] = d.value(scenario_list)
+    elif name == "emissions-projections":
+        method = d.value(st.sampled_from(["monte_carlo", "glide_path", "other"]))
+        fields["method"] = method
+        optional["projection_years"] = d.value(
+            st.lists(st.integers(2025, 2100), min_size=1, max_size=3, unique=True)
+        )
+        first = years[0] if years else 2000
+        target = d.obj(
+            {"baseline_year": _year(d, st.just(first))},
+            {
+                "target_year": _year(d, st.integers(min(first + 1, 2100), 2100)),
+                "reduction": d.value(st.floats(0, 1) | st.sampled_from([0, 1])),
+            },
+        )
+        optional["targets"] = d.value(st.just([target]) | st.just([]))
+        if method == "monte_carlo" and not d.bad():
+            fields["projection_years"] = optional.pop("projection_years")
+    elif projected:
+        items = [
+            d.obj({"year": _year(d, st.just(y)), "emissions": emissions()}, {})
+            for y in draw(st.lists(later, min_size=1, max_size=3, unique=True))
+        ]
+        key = "projections" if name == "climate-risk-projections" else "projected_emissions"
+        fields[key] = d.value(st.just(items))
+        if name == "climate-risk-projections":
+            fields["scenarios"] = d.value(scenario_list)
+    return d.obj(fields, optional)
+
+
+def model_path(spec: AnalysisSpec[Any, Any], obj: Any, index: int) -> tuple[str, Any]:
+    """What the SDK did before the fast path: models, rules, encode."""
+    try:
+        entity = spec.coerce(obj, index)
+    except EntityValidationError as exc:
+        return "problems", tuple(exc.problems)
+    found = spec.problems(entity, index)
+    if found:
+        return "problems", tuple(found)
+    try:
+        return "body", spec.encode([entity])[1:-1]
+    except Exception as exc:
+        return "raises", type(exc)
+
+
+def fast_path(spec: AnalysisSpec[Any, Any], obj: Any, index: int) -> tuple[str, Any]:
+    try:
+        return "body", spec.prepare_json(obj, index)
+    except EntityValidationError as exc:
+        return "problems", tuple(exc.problems)
+    except Exception as exc:
+        return "raises", type(exc)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.name)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_prepare_json_is_the_model_path(spec: AnalysisSpec[Any, Any], data: st.DataObject) -> None:
+    obj = data.draw(entities(spec.name))
+    index = data.draw(st.integers(0, 5))
+    expected = model_path(spec, obj, index)
+    assert fast_path(spec, obj, index) == expected
+    if expected[0] == "body":
+        assert orjson.loads(expected[1]) == orjson.loads(spec.prepare_json(obj, index))
+    # Soundness of the shortcut itself: whenever it vouches for a dict, the model path
+    # sends exactly those bytes.
+    fast = spec._fast_entity
+    assert fast is not None
+    try:
+        shortcut = orjson.dumps(fast(obj))
+    except Slow:
+        return
+    assert expected == ("body", shortcut)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.name)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_valid_json_shaped_dicts_take_the_shortcut(
+    spec: AnalysisSpec[Any, Any], data: st.DataObject
+) -> None:
+    """Completeness: a valid entity in plain JSON types never needs models."""
+    obj = data.draw(entities(spec.name))
+    if model_path(spec, obj, 0)[0] != "body":
+        return
+    fast = spec._fast_entity
+    assert fast is not None
+    if _plain(obj):
+        fast(obj)  # no Slow
+
+
+def _plain(value: Any, key: str = "") -> bool:
+    """JSON types with integral values as ints (``2021.0`` is normalised by the models);
+    an ``AssetType`` member only as an ``asset_type`` (elsewhere it is a str subclass)."""
+    if type(value) is dict:
+        return all(_plain(item, name) for name, item in value.items())
+    if type(value) in (list, tuple):
+        return all(_plain(item) for item in value)
+    if type(value) is int:
+        return abs(value) < 2**63
+    if type(value) is AssetType:
+        return key == "asset_type"
+    return type(value) in (str, float) or value is None
+
+
+def test_the_benchmark_entity_takes_the_shortcut_unchanged() -> None:
+    obj = {
+        "entity_info": {
+            "identifier": "ISIN7",
+            "name": "Co",
+            "asset_type": "equity",
+            "sector": "IT",
+        },
+        "data": [
+            {
+                "year": year,
+                "emissions": {"scope1": 1200.5, "scope2": 340},
+                "financials": {"currency": "USD", "revenue": 1.5e9, "ebitda": -3.2e8},
+            }
+            for year in (2021, 2022, 2023)
+        ],
+    }
+    spec = ANALYSES["emissions-estimates"]
+    assert spec._fast_entity is not None
+    assert spec._fast_entity(obj) is obj
+    assert spec.prepare_json(obj, 0) == orjson.dumps(obj)
+
+
+def test_prepare_body_matches_prepare_and_encode() -> None:
+    spec = ANALYSES["climate-risk"]
+    good = {"entity_info": {"asset_type": "debt"}, "data": [{"year": 2022, "emissions": {}}]}
+    bad = {"entity_info": {}, "data": [{"year": 1900, "emissions": {"scope9": 1}}]}
+    body, count = spec.prepare_body([good, good])
+    assert (body, count) == (spec.encode(spec.prepare([good, good])), 2)
+    with pytest.raises(EntityValidationError) as fast_error:
+        spec.prepare_body([good, bad, bad])
+    with pytest.raises(EntityValidationError) as model_error:
+        spec.prepare([good, bad, bad])
+    assert fast_error.value.problems == model_error.value.problems
+    with pytest.raises(TypeError):
+        spec.prepare_body(good)  # type: ignore[arg-type]
+
+
+# -- results ------------------------------------------------------------------------------
+
+
+@st.composite
+def mutated(draw: Any, value: Any) -> Any:
+    """``value`` (parsed JSON) with random keys dropped, added or given odd values."""
+    if isinstance(value, dict):
+        result = {}
+        for key, item in value.items():
+            choice = draw(st.integers(0, 19))
+            if choice == 0:
+                continue  # missing (fine when optional)
+            result[key] = draw(JUNK) if choice == 1 else draw(mutated(item))
+        if draw(st.integers(0, 4)) == 0:
+            result[draw(st.sampled_from(["unknown", "extra", "year", "p5"]))] = draw(JUNK)
+        return result
+    if isinstance(value, list):
+        return [draw(mutated(item)) for item in value]
+    return value
+
+
+RESULT_TYPES = sorted({spec.result_type for spec in SPECS}, key=lambda cls: cls.__name__)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.name)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_decode_is_the_converter(spec: AnalysisSpec[Any, Any], data: st.DataObject) -> None:
+    models = data.draw(st.lists(for_model(spec.result_type), max_size=3))
+    payload = orjson.loads(orjson.dumps(to_json(models)))
+    if data.draw(st.booleans()):
+        payload = data.draw(mutated(payload))
+    cls = spec.result_type
+    try:
+        expected: Any = [converter.structure(item, cls) for item in payload]
+    except Exception:
+        expected = None
+    if expected is None:
+        with pytest.raises(ResponseDecodeError) as error:
+            spec.decode({"results": payload})
+        assert list(error.value.errors) == spec._result_errors(payload)
+    else:
+        decoded = spec.decode({"results": payload})  # (bytes would turn a NaN into null)
+        assert repr(decoded) == repr(expected)  # (NaN != NaN: == would fail on a NaN)
+        assert [type(item) for item in decoded] == [cls] * len(payload)
+        if not data.draw(st.integers(0, 3)):
+            assert [to_json(item) for item in decoded] == [to_json(item) for item in expected]
+    # Soundness of the generated structurer alone.
+    for item in payload:
+        try:
+            built = spec._fast_result(item)
+        except Exception:
+            continue
+        reference = converter.structure(item, cls)
+        assert repr(built) == repr(reference)
+        assert _same_types(built, reference)
+
+
+def _same_types(left: Any, right: Any) -> bool:
+    if type(left) is not type(right):
+        return False
+    if attrs.has(type(left)):
+        return all(
+            _same_types(getattr(left, f.name), getattr(right, f.name))
+            for f in attrs.fields(type(left))
+        )
+    if isinstance(left, (tuple, list)):
+        return len(left) == len(right) and all(map(_same_types, left, right))
+    if isinstance(left, dict):
+        return left.keys() == right.keys() and all(_same_types(left[k], right[k]) for k in left)
+    return True
+
+
+def test_decode_keeps_unknown_keys_and_tolerates_missing_optionals() -> None:
+    spec = ANALYSES["emissions-estimates"]
+    payload = {
+        "results": [
+            {"data": [{"year": 2022, "emissions": {"scope1": 1, "new": [1]}, "x": None}], "y": 2}
+        ]
+    }
+    (result,) = spec.decode(payload)
+    assert result == converter.structure(payload["results"][0], spec.result_type)
+    assert result.extra == {"y": 2}
+    assert result.entity_info is None
+    assert result.data[0].extra == {"x": None}
+    assert result.data[0].estimated == ()
+    assert result.data[0].emissions.extra == {"new": [1]}
+    assert type(result.data[0].emissions.scope1) is int
