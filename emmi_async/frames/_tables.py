@@ -183,7 +183,7 @@ class TableSource:
                 carry = None
                 yield frame
                 continue
-            held = frame["identifier"] == last
+            held = (frame["identifier"] == last).fill_null(False)
             count = int(held.sum())
             if not held.tail(count).all():  # it stands earlier in the frame too
                 carry = None

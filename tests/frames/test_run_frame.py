@@ -215,3 +215,13 @@ async def test_an_entity_across_a_batch_boundary_stays_one_entity() -> None:
     bad = table.filter(pl.col("status") != "ok")
     assert set(bad["identifier"]) == {"E10"}
     assert bad["error"][0] == "row 31: data[1].financials.revenue: must not be negative, got -1.0"
+
+
+async def test_a_row_without_identifier_before_the_last_entitys_row_keeps_it_whole() -> None:
+    rows = portfolio_rows(3, years=2)
+    rows[4]["identifier"] = None  # E2's first row: E2's other row ends the frame
+    async with ReferenceServer() as server, server.client() as client:
+        table = await client.batch(client.emissions.estimate).run_frame(frame(rows))
+    by_identifier = {row["identifier"]: row["status"] for row in table.to_dicts()}
+    assert by_identifier["E2"] in ("ok", "rejected")  # sent once, not reported as repeated
+    assert table.filter(pl.col("identifier").is_null())["status"].to_list() == ["invalid"]
