@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
-from anyio.abc import ObjectSendStream
+from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 from emmi_async._base_client import BaseClient
 from emmi_async._exceptions import APIStatusError, APITimeoutError, EmmiError, ValidationError
@@ -369,10 +369,10 @@ class Run:
 
     # -- workers ------------------------------------------------------------------------------
 
-    async def _work(self, jobs: AsyncIterator[Job], out: ObjectSendStream[Delivery]) -> None:
+    async def _work(self, jobs: ObjectReceiveStream[Job], out: ObjectSendStream[Delivery]) -> None:
         # The parts live in _complete's frame, not here: an idle worker waiting for its
         # next job must not keep its last results alive for the cyclic GC to rescan.
-        async with jobs:  # type: ignore[attr-defined]
+        async with jobs:
             async for job in jobs:
                 if not await _hand_over(out, await self._complete(job)):
                     return
