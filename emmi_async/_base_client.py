@@ -370,8 +370,8 @@ class BaseClient:
         and :class:`~emmi_async.APIConnectionError` when no usable response came.
         ``parse=False`` leaves the body as bytes in ``data``, for the caller to parse when
         it needs it (:func:`parse_body`); a body that is not JSON is then not retried here.
-        ``entities`` (the number of entities in an analysis request) is recorded on the
-        request's OpenTelemetry spans, when a tracer provider is set (:mod:`._otel`).
+        ``entities`` (the number of entities an analysis request carries) is recorded as
+        ``emmi.entities`` on the request's OpenTelemetry spans, when a provider is set.
         """
         if json is not None:
             content = orjson.dumps(json)

@@ -33,7 +33,7 @@ to the API (no ``traceparent`` header): EMMI is a third party.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from timeit import default_timer
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
@@ -115,9 +115,7 @@ class _Target:
 
 
 def _query(params: Mapping[str, str | int]) -> str:
-    shown = {
-        name: value if name in PLAIN_PARAMS else REDACTED for name, value in params.items()
-    }
+    shown = {name: value if name in PLAIN_PARAMS else REDACTED for name, value in params.items()}
     return f"?{httpx.QueryParams(shown)}" if shown else ""
 
 
@@ -318,7 +316,9 @@ class BatchTelemetry:
             else:
                 getattr(telemetry, name).add(delta, self._attributes)
 
-    def within(self, func: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    def within(
+        self, func: Callable[P, Coroutine[Any, Any, T]]
+    ) -> Callable[P, Coroutine[Any, Any, T]]:
         """``func`` run with the batch span as the current span (in its task and children)."""
         context = self._context
         if context is None:
@@ -367,4 +367,3 @@ class BatchTelemetry:
                 span.set_attribute("error.type", type(error).__qualname__)
                 span.set_status(Status(StatusCode.ERROR))
         span.end()
-
