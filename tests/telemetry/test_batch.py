@@ -86,11 +86,14 @@ async def test_a_batch_run_with_faults_agrees_with_its_report(otel: Telemetry) -
     )
     assert statuses[429] == stats.throttled
     assert statuses[422] > 0
-    assert sum(
-        (span.attributes or {})["emmi.entities"]
-        for span in attempts
-        if (span.attributes or {}).get("http.response.status_code") == 200
-    ) == stats.succeeded
+    assert (
+        sum(
+            (span.attributes or {})["emmi.entities"]
+            for span in attempts
+            if (span.attributes or {}).get("http.response.status_code") == 200
+        )
+        == stats.succeeded
+    )
 
     assert otel.total("emmi.batch.entities", **{"emmi.entity.status": "succeeded"}) == (
         stats.succeeded
