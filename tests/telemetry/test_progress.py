@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import sys
 import types
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from rich.console import Console
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.anyio
 class NotebookBar(tqdm):  # type: ignore[misc]
     """Stands in for ``tqdm.notebook.tqdm`` (which needs a kernel and ipywidgets)."""
 
-    made: list[NotebookBar] = []
+    made: ClassVar[list[NotebookBar]] = []
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("file", io.StringIO())
