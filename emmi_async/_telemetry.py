@@ -21,6 +21,7 @@ The SDK never configures providers, exporters or readers: that is the applicatio
 from __future__ import annotations
 
 import sys
+import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ _final: Telemetry | None = None
 """Set once both providers are real: they cannot change any more."""
 _partial: Telemetry | None = None
 """The instruments while only one of the two providers is real (re-checked per call)."""
+_lock = threading.Lock()
 
 
 def current() -> Telemetry | None:
@@ -54,19 +56,22 @@ def _resolve() -> Telemetry | None:
     tracer_provider, meter_provider = _otel.providers()
     if tracer_provider is None and meter_provider is None:
         return None
-    partial = _partial
-    if (
-        partial is not None
-        and partial.tracer_provider is tracer_provider
-        and partial.meter_provider is meter_provider
-    ):
-        return partial
-    telemetry = _otel.Telemetry(tracer_provider, meter_provider)
-    if tracer_provider is not None and meter_provider is not None:
-        _final, _partial = telemetry, None
-    else:
-        _partial = telemetry
-    return telemetry
+    with _lock:  # blocking clients' loop threads may get here at once
+        if _final is not None:
+            return _final
+        partial = _partial
+        if (
+            partial is not None
+            and partial.tracer_provider is tracer_provider
+            and partial.meter_provider is meter_provider
+        ):
+            return partial
+        telemetry = _otel.Telemetry(tracer_provider, meter_provider)
+        if tracer_provider is not None and meter_provider is not None:
+            _final, _partial = telemetry, None
+        else:
+            _partial = telemetry
+        return telemetry
 
 
 def reset() -> None:

@@ -76,8 +76,6 @@ def watch_run(
     (when ``progress`` asks for one and the output is interactive), then to the user's
     ``on_progress``, whose errors end the run as before.
     """
-    telemetry = _telemetry.current()
-    batch = None if telemetry is None else telemetry.batch(endpoint, stats)
     display: ProgressDisplay | None = None
     if progress:
         if progress is True:
@@ -87,6 +85,8 @@ def watch_run(
         else:
             factory = progress
         display = factory(total, endpoint)
+    telemetry = _telemetry.current()  # after the display: nothing to end if it raised
+    batch = None if telemetry is None else telemetry.batch(endpoint, stats)
     observers = [observer for observer in (batch, display, on_progress) if observer is not None]
     if len(observers) <= 1:
         return RunWatch(observers[0] if observers else None, batch, display)
