@@ -33,6 +33,7 @@ to the API (no ``traceparent`` header): EMMI is a third party.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from timeit import default_timer
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
@@ -40,6 +41,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 import httpx
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
+from opentelemetry.metrics import _internal as _metrics_internal
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from emmi_async._exceptions import EmmiError
@@ -63,8 +65,21 @@ PLAIN_PARAMS = frozenset({"latitude", "longitude", "start", "end", "limit"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+_ENV_PROVIDERS = any(
+    name in os.environ for name in ("OTEL_PYTHON_TRACER_PROVIDER", "OTEL_PYTHON_METER_PROVIDER")
+)
+
+
 def providers() -> tuple[trace.TracerProvider | None, metrics.MeterProvider | None]:
     """The global providers, each ``None`` while it is OpenTelemetry's proxy or no-op one."""
+    if (
+        not _ENV_PROVIDERS
+        # Fast path: the API's globals before any provider is set (a missing name, in
+        # another version of the API, falls through to the public look-ups below).
+        and getattr(trace, "_TRACER_PROVIDER", True) is None
+        and getattr(_metrics_internal, "_METER_PROVIDER", True) is None
+    ):
+        return None, None
     tracer_provider: trace.TracerProvider | None = trace.get_tracer_provider()
     if isinstance(tracer_provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider)):
         tracer_provider = None

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -36,6 +37,8 @@ _final: Telemetry | None = None
 _partial: Telemetry | None = None
 """The instruments while only one of the two providers is real (re-checked per call)."""
 _lock = threading.Lock()
+_otel: ModuleType | None = None
+""":mod:`emmi_async._otel`, once imported."""
 
 
 def current() -> Telemetry | None:
@@ -50,9 +53,11 @@ def current() -> Telemetry | None:
 
 
 def _resolve() -> Telemetry | None:
-    global _final, _partial
-    from emmi_async import _otel
+    global _final, _partial, _otel
+    if _otel is None:
+        from emmi_async import _otel as imported
 
+        _otel = imported
     tracer_provider, meter_provider = _otel.providers()
     if tracer_provider is None and meter_provider is None:
         return None
@@ -66,7 +71,7 @@ def _resolve() -> Telemetry | None:
             and partial.meter_provider is meter_provider
         ):
             return partial
-        telemetry = _otel.Telemetry(tracer_provider, meter_provider)
+        telemetry: Telemetry = _otel.Telemetry(tracer_provider, meter_provider)
         if tracer_provider is not None and meter_provider is not None:
             _final, _partial = telemetry, None
         else:
