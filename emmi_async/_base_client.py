@@ -21,6 +21,7 @@ import anyio
 import httpx
 import orjson
 
+from emmi_async import _telemetry
 from emmi_async._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -360,6 +361,7 @@ class BaseClient:
         params: Mapping[str, str | int] | None = None,
         max_retries: int | None = None,
         parse: bool = True,
+        entities: int | None = None,
     ) -> APIResponse:
         """Send one API call, retrying what is transient; the decoded 2xx response.
 
@@ -368,6 +370,8 @@ class BaseClient:
         and :class:`~emmi_async.APIConnectionError` when no usable response came.
         ``parse=False`` leaves the body as bytes in ``data``, for the caller to parse when
         it needs it (:func:`parse_body`); a body that is not JSON is then not retried here.
+        ``entities`` (the number of entities an analysis request carries) is recorded as
+        ``emmi.entities`` on the request's OpenTelemetry spans, when a provider is set.
         """
         if json is not None:
             content = orjson.dumps(json)
@@ -377,6 +381,7 @@ class BaseClient:
         retries_left = self._max_retries if max_retries is None else _check_max_retries(max_retries)
         http, gate = self._pool.acquire()
         merge_defaults = self._pool.user_client is http
+        telemetry = _telemetry.current()  # None unless OpenTelemetry has a provider
         attempt = 0
         started = time.perf_counter()
         while True:
@@ -400,7 +405,18 @@ class BaseClient:
                     extensions=extensions,
                 )
             sent_at = time.perf_counter()
-            response, outcome = await self._send_once(http, gate, request, parse)
+            if telemetry is None:
+                response, outcome = await self._send_once(http, gate, request, parse)
+            else:  # the attempt's span and duration (one per attempt, as the conventions ask)
+                response, outcome = await telemetry.send(
+                    self._send_once(http, gate, request, parse),
+                    method,
+                    url,
+                    path,
+                    params,
+                    attempt,
+                    entities,
+                )
             if isinstance(outcome, APIResponse.Data):
                 assert response is not None
                 if logger.isEnabledFor(logging.DEBUG):

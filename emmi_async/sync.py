@@ -31,6 +31,7 @@ from emmi_async.auth import AuthScope, EmmiAuth
 from emmi_async.batch import BatchEvent
 from emmi_async.batch._outcome import BatchReport, BatchStats, Outcome
 from emmi_async.batch._runner import BatchRunner, FrameStream, OutcomeStream
+from emmi_async.batch._watch import Progress
 from emmi_async.models import (
     ClimateRiskEntity,
     ClimateRiskProjectionEntity,
@@ -409,6 +410,7 @@ class Emmi(SyncClient[AsyncEmmi]):
         params: Mapping[str, str | int] | None = None,
         max_retries: int | None = None,
         parse: bool = True,
+        entities: int | None = None,
     ) -> APIResponse:
         """Send one API call, retrying what is transient; the decoded 2xx response.
 
@@ -417,6 +419,8 @@ class Emmi(SyncClient[AsyncEmmi]):
         and :class:`~emmi_async.APIConnectionError` when no usable response came.
         ``parse=False`` leaves the body as bytes in ``data``, for the caller to parse when
         it needs it (:func:`parse_body`); a body that is not JSON is then not retried here.
+        ``entities`` (the number of entities an analysis request carries) is recorded as
+        ``emmi.entities`` on the request's OpenTelemetry spans, when a provider is set.
         """
         return self._portal.call(
             self._async.request,
@@ -428,6 +432,7 @@ class Emmi(SyncClient[AsyncEmmi]):
             params=params,
             max_retries=max_retries,
             parse=parse,
+            entities=entities,
         )
 
 
@@ -736,18 +741,32 @@ class SyncBatchRunner(SyncWrapper[BatchRunner[ResultT]]):
         return self._async.stats
 
     def stream(
-        self, entities: Iterable[Any] | AsyncIterable[Any], *, ordered: bool = False
+        self,
+        entities: Iterable[Any] | AsyncIterable[Any],
+        *,
+        ordered: bool = False,
+        progress: Progress = False,
     ) -> SyncOutcomeStream[ResultT]:
         """Outcomes as they complete (``ordered=True``: in input order).
 
         Iterate it directly, or as ``with runner.stream(x) as outcomes:`` when you
         may stop early: leaving the block stops the run and closes everything.
+        ``progress=True`` shows a progress bar where the output is interactive (see
+        :mod:`emmi_async.progress`; a factory of displays may be passed instead).
         """
-        return SyncOutcomeStream(self._async.stream(entities, ordered=ordered), self._portal)
+        return SyncOutcomeStream(
+            self._async.stream(entities, ordered=ordered, progress=progress), self._portal
+        )
 
-    def run(self, entities: Iterable[Any] | AsyncIterable[Any]) -> BatchReport[ResultT]:
-        """Run to the end; every outcome in input order, and the stats."""
-        return self._portal.call(self._async.run, entities)
+    def run(
+        self, entities: Iterable[Any] | AsyncIterable[Any], *, progress: Progress = False
+    ) -> BatchReport[ResultT]:
+        """Run to the end; every outcome in input order, and the stats.
+
+        ``progress=True`` shows a progress bar in a terminal or in Jupyter, and nothing
+        when the output is not interactive (see :mod:`emmi_async.progress`).
+        """
+        return self._portal.call(self._async.run, entities, progress=progress)
 
     def run_frame(
         self,
@@ -758,6 +777,7 @@ class SyncBatchRunner(SyncWrapper[BatchRunner[ResultT]]):
         projection_years: Sequence[int] | None = None,
         targets: Sequence[Mapping[str, Any]] | None = None,
         extra: bool = False,
+        progress: Progress = False,
     ) -> Any:
         """Run a portfolio table to the end; the result table, of the same library.
 
@@ -777,7 +797,8 @@ class SyncBatchRunner(SyncWrapper[BatchRunner[ResultT]]):
 
         ``scenarios``, ``method``, ``projection_years`` and ``targets`` are the endpoint's
         fields that are not per row; they are checked before anything is sent
-        (``ValueError``). Needs the ``frames`` extra.
+        (``ValueError``). Needs the ``frames`` extra. ``progress=True``: a progress bar of
+        entities, as for :meth:`run`.
         """
         return self._portal.call(
             self._async.run_frame,
@@ -787,6 +808,7 @@ class SyncBatchRunner(SyncWrapper[BatchRunner[ResultT]]):
             projection_years=projection_years,
             targets=targets,
             extra=extra,
+            progress=progress,
         )
 
     def stream_frames(
@@ -799,6 +821,7 @@ class SyncBatchRunner(SyncWrapper[BatchRunner[ResultT]]):
         projection_years: Sequence[int] | None = None,
         targets: Sequence[Mapping[str, Any]] | None = None,
         extra: bool = False,
+        progress: Progress = False,
     ) -> SyncFrameStream:
         """Result frames as chunks complete (``ordered=True``: in input order).
 
@@ -817,6 +840,7 @@ class SyncBatchRunner(SyncWrapper[BatchRunner[ResultT]]):
                 projection_years=projection_years,
                 targets=targets,
                 extra=extra,
+                progress=progress,
             ),
             self._portal,
         )

@@ -105,7 +105,13 @@ class AnalysisOperation:
         self, client: BaseClient, prepared: Sequence[Any], body: bytes | None
     ) -> APIResponse:
         return await client.request(
-            "POST", self.name, scope="data", content=body, max_retries=0, parse=False
+            "POST",
+            self.name,
+            scope="data",
+            content=body,
+            max_retries=0,
+            parse=False,
+            entities=len(prepared),
         )
 
     def decode(self, response: APIResponse, count: int) -> list[Any]:

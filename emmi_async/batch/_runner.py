@@ -23,6 +23,7 @@ from collections.abc import (
     Iterator,
     Mapping,
     Sequence,
+    Sized,
 )
 from functools import partial
 from types import TracebackType
@@ -44,6 +45,7 @@ from emmi_async.batch._outcome import (
     Outcome,
 )
 from emmi_async.batch._run import Delivery, Journaled, Run, Settled, Source
+from emmi_async.batch._watch import Progress, watch_run
 
 __all__ = ["BatchRunner", "FrameStream", "OutcomeStream", "client_of", "deliveries"]
 
@@ -150,20 +152,35 @@ class BatchRunner(Generic[ResultT]):
     # -- public entry points -----------------------------------------------------------
 
     def stream(
-        self, entities: Iterable[Any] | AsyncIterable[Any], *, ordered: bool = False
+        self,
+        entities: Iterable[Any] | AsyncIterable[Any],
+        *,
+        ordered: bool = False,
+        progress: Progress = False,
     ) -> OutcomeStream[ResultT]:
         """Outcomes as they complete (``ordered=True``: in input order).
 
         Iterate it directly, or as ``async with runner.stream(x) as outcomes:`` when you
         may stop early: leaving the block stops the run and closes everything.
+        ``progress=True`` shows a progress bar where the output is interactive (see
+        :mod:`emmi_async.progress`; a factory of displays may be passed instead).
         """
         source = _EntitySource(entities, self._operation, self._attribute)
-        return OutcomeStream(self._outcomes(self._deliveries(source, self._operation), ordered))
+        total = len(entities) if isinstance(entities, Sized) else None
+        deliveries = self._deliveries(source, self._operation, progress, total)
+        return OutcomeStream(self._outcomes(deliveries, ordered))
 
-    async def run(self, entities: Iterable[Any] | AsyncIterable[Any]) -> BatchReport[ResultT]:
-        """Run to the end; every outcome in input order, and the stats."""
+    async def run(
+        self, entities: Iterable[Any] | AsyncIterable[Any], *, progress: Progress = False
+    ) -> BatchReport[ResultT]:
+        """Run to the end; every outcome in input order, and the stats.
+
+        ``progress=True`` shows a progress bar in a terminal or in Jupyter, and nothing
+        when the output is not interactive (see :mod:`emmi_async.progress`).
+        """
         outcomes: list[Outcome[ResultT]] = []
-        async with self.stream(entities) as stream:  # as completed: no head-of-line wait
+        # As completed: no head-of-line wait.
+        async with self.stream(entities, progress=progress) as stream:
             async for outcome in stream:
                 outcomes.append(outcome)
         outcomes.sort(key=_by_index)
@@ -179,6 +196,7 @@ class BatchRunner(Generic[ResultT]):
         projection_years: Sequence[int] | None = None,
         targets: Sequence[Mapping[str, Any]] | None = None,
         extra: bool = False,
+        progress: Progress = False,
     ) -> Any:
         """Run a portfolio table to the end; the result table, of the same library.
 
@@ -198,7 +216,8 @@ class BatchRunner(Generic[ResultT]):
 
         ``scenarios``, ``method``, ``projection_years`` and ``targets`` are the endpoint's
         fields that are not per row; they are checked before anything is sent
-        (``ValueError``). Needs the ``frames`` extra.
+        (``ValueError``). Needs the ``frames`` extra. ``progress=True``: a progress bar of
+        entities, as for :meth:`run`.
         """
         from emmi_async.frames import run_frame
 
@@ -208,7 +227,7 @@ class BatchRunner(Generic[ResultT]):
             "projection_years": projection_years,
             "targets": targets,
         }
-        return await run_frame(self, frame, extra=extra, options=options)
+        return await run_frame(self, frame, extra=extra, options=options, progress=progress)
 
     def stream_frames(
         self,
@@ -220,6 +239,7 @@ class BatchRunner(Generic[ResultT]):
         projection_years: Sequence[int] | None = None,
         targets: Sequence[Mapping[str, Any]] | None = None,
         extra: bool = False,
+        progress: Progress = False,
     ) -> FrameStream:
         """Result frames as chunks complete (``ordered=True``: in input order).
 
@@ -238,19 +258,27 @@ class BatchRunner(Generic[ResultT]):
             "targets": targets,
         }
         return FrameStream(
-            stream_frames(self, frames, ordered=ordered, extra=extra, options=options)
+            stream_frames(
+                self, frames, ordered=ordered, extra=extra, options=options, progress=progress
+            )
         )
 
     # -- the run ------------------------------------------------------------------------------
 
     async def _deliveries(
-        self, source: Source, operation: Operation
+        self,
+        source: Source,
+        operation: Operation,
+        progress: Progress = False,
+        total: int | None = None,
     ) -> AsyncIterator[tuple[Run, Delivery]]:
         run = self._run = Run(self, operation, self._client, self._on_progress)
+        watch = watch_run(operation.name, run.stats, run.on_progress, progress, total)
+        run.on_progress = watch.on_event  # on_progress, OpenTelemetry, the progress display
         send, receive = anyio.create_memory_object_stream[Delivery](run.window_size)
         try:
             async with anyio.create_task_group() as group:
-                group.start_soon(run.drive, source, send)
+                group.start_soon(watch.within(run.drive), source, send)
                 try:
                     async with receive:
                         async for delivery in receive:
@@ -261,6 +289,7 @@ class BatchRunner(Generic[ResultT]):
             raise _sole_error(group_error) from None
         finally:
             run.stats.finished = time.perf_counter()
+            watch.finish(sys.exc_info()[1])
 
     async def _outcomes(
         self, deliveries: AsyncIterator[tuple[Run, Delivery]], ordered: bool
@@ -409,7 +438,11 @@ class FrameStream:
 
 
 def deliveries(
-    runner: BatchRunner[Any], source: Source, operation: Operation | None = None
+    runner: BatchRunner[Any],
+    source: Source,
+    operation: Operation | None = None,
+    progress: Progress = False,
+    total: int | None = None,
 ) -> AsyncIterator[tuple[Run, Delivery]]:
     """Run ``runner``'s core over ``source``: each delivery of settled parts with its run,
     as the run makes them (the entry of the table path; ``operation`` replaces the
@@ -419,7 +452,7 @@ def deliveries(
     ``run.decode`` when it was decoded) once it has taken it; leaving the iteration stops
     the run and closes everything.
     """
-    return runner._deliveries(source, operation or runner._operation)
+    return runner._deliveries(source, operation or runner._operation, progress, total)
 
 
 def client_of(runner: BatchRunner[Any]) -> BaseClient:

@@ -23,6 +23,7 @@ except ImportError as _missing:  # pragma: no cover - depends on the environment
 from emmi_async._exceptions import AuthenticationError
 from emmi_async.auth import AccountCustomerAuth, MultiTenantAuth
 from emmi_async.batch._runner import client_of, deliveries
+from emmi_async.batch._watch import Progress
 from emmi_async.frames._encode import EndpointRules
 from emmi_async.frames._hazards import HazardResults
 from emmi_async.frames._layout import INPUT_COLUMNS, OUTPUTS
@@ -79,13 +80,14 @@ async def run_frame(
     *,
     extra: bool = False,
     options: Mapping[str, Any],
+    progress: Progress = False,
 ) -> Any:
     """The result table of ``frame`` (see :meth:`BatchRunner.run_frame`)."""
     native = nw.from_native(frame, eager_only=True)
     backend = nw.get_native_namespace(native)
     pieces: list[pl.DataFrame] = []
     frames = _frames_of([_to_polars(native)])
-    async with _results(runner, frames, extra, options, _RUN_FLUSH) as results:
+    async with _results(runner, frames, extra, options, _RUN_FLUSH, progress) as results:
         async for piece in results:
             pieces.append(piece)
     table = pl.concat(pieces, how="vertical") if pieces else results.empty()
@@ -100,6 +102,7 @@ async def stream_frames(
     ordered: bool,
     extra: bool,
     options: Mapping[str, Any],
+    progress: Progress = False,
 ) -> AsyncIterator[Any]:
     """Result frames as chunks complete (see :meth:`BatchRunner.stream_frames`)."""
     backend: list[Any] = []
@@ -111,7 +114,9 @@ async def stream_frames(
                 backend.append(namespace)
             yield converted
 
-    async with _results(runner, polars_frames(), extra, options, _STREAM_FLUSH) as results:
+    async with _results(
+        runner, polars_frames(), extra, options, _STREAM_FLUSH, progress
+    ) as results:
         if not ordered:
             async for piece in results:
                 if piece.height:
@@ -133,12 +138,13 @@ def _results(
     extra: bool,
     options: Mapping[str, Any],
     flush: int,
+    progress: Progress = False,
 ) -> _Results | HazardResults:
     if runner.endpoint == "hazard-risk":
         if any(value is not None for value in options.values()):
             raise TypeError("hazard look-ups take no endpoint options")
-        return HazardResults(runner, frames)
-    return _Results(runner, frames, extra, options, flush)
+        return HazardResults(runner, frames, progress)
+    return _Results(runner, frames, extra, options, flush, progress)
 
 
 class _Results:
@@ -151,6 +157,7 @@ class _Results:
         extra: bool,
         options: Mapping[str, Any],
         flush: int,
+        progress: Progress = False,
     ) -> None:
         spec = _spec(runner)
         output = OUTPUTS[spec.name]
@@ -162,7 +169,7 @@ class _Results:
         self._book = ResultBook(self._operation, extra=extra, flush=flush)
         attribution = _attribution_column(runner)
         source = TableSource(frames, self._operation, rules, checked, attribution, self._book)
-        self._deliveries = deliveries(runner, source, self._operation)
+        self._deliveries = deliveries(runner, source, self._operation, progress)
         self._pieces_iterator: AsyncIterator[pl.DataFrame] | None = None
 
     def empty(self) -> pl.DataFrame:

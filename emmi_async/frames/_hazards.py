@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from emmi_async.batch import Outcome
+from emmi_async.batch._watch import Progress
 from emmi_async.frames._layout import STATUS_COLUMNS
 from emmi_async.frames._tables import status_of
 
@@ -39,8 +40,14 @@ _BATCH_ROWS = 1000
 class HazardResults:
     """Result rows of a table of ``latitude, longitude`` rows (``identifier`` optional)."""
 
-    def __init__(self, runner: BatchRunner[Any], frames: AsyncIterator[pl.DataFrame]) -> None:
+    def __init__(
+        self,
+        runner: BatchRunner[Any],
+        frames: AsyncIterator[pl.DataFrame],
+        progress: Progress = False,
+    ) -> None:
         self._runner = runner
+        self._progress = progress
         self._frames = frames
         self._stream: OutcomeStream[Any] | None = None
         self._pieces_iterator: AsyncIterator[pl.DataFrame] | None = None
@@ -75,7 +82,7 @@ class HazardResults:
                 yield row
 
     async def _pieces(self) -> AsyncIterator[pl.DataFrame]:
-        self._stream = self._runner.stream(self._locations())
+        self._stream = self._runner.stream(self._locations(), progress=self._progress)
         rows: list[dict[str, Any]] = []
         async for outcome in self._stream:
             rows.extend(_rows(outcome))

@@ -92,7 +92,13 @@ class TableOperation:
         self, client: BaseClient, items: Sequence[Any], body: bytes | None
     ) -> APIResponse:
         return await client.request(
-            "POST", self.name, scope="data", content=body, max_retries=0, parse=False
+            "POST",
+            self.name,
+            scope="data",
+            content=body,
+            max_retries=0,
+            parse=False,
+            entities=len(items),
         )
 
     def decode(self, response: APIResponse, count: int) -> TablePayload:

@@ -95,7 +95,12 @@ async def analyse(
     """
     body, count = spec.prepare_body(as_sequence(entities))
     response = await client.request(
-        "POST", spec.name, scope="data", content=body, max_retries=max_retries
+        "POST",
+        spec.name,
+        scope="data",
+        content=body,
+        max_retries=max_retries,
+        entities=count,
     )
     results = spec.decode(response.data)
     if len(results) != count:
