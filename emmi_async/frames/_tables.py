@@ -10,6 +10,7 @@ column checks, except its JSON bytes in the chunk being sent.
 from __future__ import annotations
 
 import bisect
+import sys
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -218,7 +219,11 @@ class TableSource:
         self._seen.append(hashes)
         if self._seen.n_chunks() > 64:
             self._seen = self._seen.rechunk()
-        flagged_rows = _rows_of_flagged(prepared) if entities["flagged"].any() else {}
+        flagged = bool(entities["flagged"].any())
+        if not flagged and not any(repeated) and self._one_group(run, groups):
+            run.add_many(identifiers, bodies, groups[0] if groups else None)
+            return
+        flagged_rows = _rows_of_flagged(prepared) if flagged else {}
         for position in range(count):
             index = run.take_index()
             identifier = identifiers[position]
@@ -243,6 +248,19 @@ class TableSource:
                 run.settle_early(index, identifier, exc)
                 continue
             run.add(index, identifier, body, group)
+
+    def _one_group(self, run: Run, groups: Sequence[str | None]) -> bool:
+        """Whether every entity is in the same group, one the run can send for."""
+        if not groups:
+            return True
+        first = groups[0]
+        if groups.count(first) != len(groups):
+            return False
+        try:
+            run.client_for(first)
+        except ValueError:
+            return False
+        return True
 
     def _look_closer(
         self, run: Run, index: int, identifier: str | None, rows: list[dict[str, Any]]
@@ -473,8 +491,17 @@ class ResultBook:
 
     def _close(self, indexes: Sequence[int]) -> None:
         """Count settled entities; forget a frame's rows once all of its are settled."""
+        frames, bases = self._frames, self._bases
+        frame: _Frame | None = None
+        low = high = 0
         for index in indexes:
-            self._frame_of(index).open -= 1
+            if not low <= index < high:  # a part's indexes mostly share one frame
+                position = bisect.bisect_right(bases, index) - 1
+                frame = frames[position]
+                low = frame.base
+                high = bases[position + 1] if position + 1 < len(bases) else sys.maxsize
+            assert frame is not None
+            frame.open -= 1
         while self._frames and self._frames[0].open <= 0:
             self._frames.pop(0)
             self._bases.pop(0)

@@ -225,3 +225,21 @@ async def test_a_row_without_identifier_before_the_last_entitys_row_keeps_it_who
     by_identifier = {row["identifier"]: row["status"] for row in table.to_dicts()}
     assert by_identifier["E2"] in ("ok", "rejected")  # sent once, not reported as repeated
     assert table.filter(pl.col("identifier").is_null())["status"].to_list() == ["invalid"]
+
+
+async def test_frames_fill_whole_chunks_across_frame_boundaries() -> None:
+    # 3 + 11 + 6 entities with chunks of 4: a frame's last partial chunk is completed by
+    # the next frame's entities, so 20 entities go out in 5 full requests.
+    rows = portfolio_rows(20)
+    cuts = [0, 9, 42, 60]  # 3 rows per entity
+    frames = [frame(rows[start:end]) for start, end in zip(cuts, cuts[1:], strict=False)]
+    async with ReferenceServer() as server, server.client() as client:
+        runner = client.batch(client.emissions.estimate, chunk_size=4)
+        pieces = [piece async for piece in runner.stream_frames(frames)]
+        stats = runner.stats
+    assert stats is not None
+    assert (stats.entities, stats.succeeded, stats.requests) == (20, 20, 5)
+    table = pl.concat(pieces)
+    assert table["identifier"].unique().len() == 20
+    assert table.height == 60
+    assert set(table["status"].to_list()) == {"ok"}
