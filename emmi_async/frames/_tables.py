@@ -33,6 +33,7 @@ from emmi_async.frames._encode import (
     prepare_frame,
 )
 from emmi_async.frames._layout import Output
+from emmi_async.frames._seen import SeenHashes
 from emmi_async.models import AnalysisSpec
 
 __all__ = ["ResultBook", "TableOperation", "TablePayload", "TableSource", "status_of"]
@@ -158,7 +159,7 @@ class TableSource:
         self._options = dict(options)
         self._attribution = attribution
         self._book = book
-        self._seen = pl.Series("seen", [], dtype=pl.UInt64)
+        self._seen = SeenHashes()
         """64-bit hashes of the identifiers of earlier frames (a stream's repeat check):
         8 bytes per entity, a million entities in 8 MB."""
 
@@ -213,12 +214,8 @@ class TableSource:
         bodies = entities["body"].to_list()
         groups = entities["group"].to_list()
         hashes = entities["identifier"].hash()
-        repeated = (
-            hashes.is_in(self._seen.implode()).to_list() if self._seen.len() else [False] * count
-        )
-        self._seen.append(hashes)
-        if self._seen.n_chunks() > 64:
-            self._seen = self._seen.rechunk()
+        repeated = self._seen.repeated(hashes).to_list() if len(self._seen) else [False] * count
+        self._seen.add(hashes)
         flagged = bool(entities["flagged"].any())
         if not flagged and not any(repeated) and self._one_group(run, groups):
             run.add_many(identifiers, bodies, groups[0] if groups else None)
