@@ -238,12 +238,13 @@ def _add_estimate(commands: Any, parents: list[argparse.ArgumentParser], handler
         help="stop sending after this long; unfinished entities get status error "
         "(a rerun resumes them)",
     )
-    run.add_argument(
+    journal = run.add_mutually_exclusive_group()
+    journal.add_argument(
         "--journal",
         metavar="FILE",
         help="journal of finished entities, for resuming (default: RESULTS.journal.jsonl)",
     )
-    run.add_argument("--no-journal", action="store_true", help="keep no journal (no resume)")
+    journal.add_argument("--no-journal", action="store_true", help="keep no journal (no resume)")
     run.add_argument(
         "--fresh", action="store_true", help="discard an existing journal and start over"
     )

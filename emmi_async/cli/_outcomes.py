@@ -64,6 +64,18 @@ class OutcomeWriter:
         self.summary.rows += written
 
     def _note_failure(self, source: SourceEntity, failure: Failure) -> None:
+        self.summary.add_problem(
+            {
+                "identifier": source.identifier,
+                "line": source.first_line,
+                "status": failure.status,
+                "error": failure.message,
+                "problems": [
+                    {"line": problem.line, "field": problem.field, "message": problem.message}
+                    for problem in failure.problems
+                ],
+            }
+        )
         if failure.status == "error":
             kind = failure.message.split(":", 1)[0]
             if kind in self.error_kinds:

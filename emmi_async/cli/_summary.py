@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["STATUSES", "Summary"]
+__all__ = ["MAX_PROBLEMS", "STATUSES", "Summary"]
 
 STATUSES = {
     "ok": "succeeded",
@@ -18,6 +18,9 @@ STATUSES = {
     "error": "transient, deadline or interrupted: a rerun retries",
 }
 """Output statuses and what each means."""
+
+MAX_PROBLEMS = 1000
+"""Failed entities listed in the ``--json`` summary; the rest are counted."""
 
 
 @dataclass
@@ -34,6 +37,21 @@ class Summary:
     stats: dict[str, Any] = field(default_factory=dict)
     interrupted: bool = False
     exit_code: int = 0
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    problems_not_listed: int = 0
+
+    @property
+    def failed(self) -> int:
+        """Entities so far whose status is not ``ok``."""
+        return sum(count for status, count in self.status.items() if status != "ok")
+
+    def add_problem(self, entry: dict[str, Any]) -> None:
+        """List a failed entity (``identifier``, ``line``, ``status``, ``error``,
+        ``problems``) for ``--json``: the first :data:`MAX_PROBLEMS`, then a count."""
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(entry)
+        else:
+            self.problems_not_listed += 1
 
     def to_json(self) -> dict[str, Any]:
         """The summary as printed by ``--json``."""
@@ -48,6 +66,8 @@ class Summary:
             "stats": dict(self.stats),
             "interrupted": self.interrupted,
             "exit_code": self.exit_code,
+            "problems": list(self.problems),
+            "problems_not_listed": self.problems_not_listed,
         }
 
     def lines(self) -> list[tuple[str, str]]:
