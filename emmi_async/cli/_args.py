@@ -264,32 +264,15 @@ def _add_estimate(commands: Any, parents: list[argparse.ArgumentParser], handler
 
 
 def _add_serve(commands: Any, handler: Handler) -> None:
+    from emmi_async.testing._cli import DESCRIPTION, add_arguments
+
     parser = commands.add_parser(
         "serve",
         help="run the reference server on 127.0.0.1 and print its test keys",
-        description="Run the EMMI reference server on 127.0.0.1 until Ctrl-C: deterministic "
-        "stand-in results, the three auth models, rate limits and fault injection. "
-        "Needs the server extra: pip install 'emmi-async[server]'.",
+        description=DESCRIPTION + " Same as: python -m emmi_async.testing.",
     )
     parser.set_defaults(handler=handler)
-    parser.add_argument("--port", type=int, default=8123, help="port (0: any free port)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the keys and faults")
-    parser.add_argument(
-        "--latency-ms", type=_non_negative, default=0.0, help="latency added to each request"
-    )
-    parser.add_argument(
-        "--error-rate",
-        type=_non_negative,
-        default=0.0,
-        help="fraction of requests answered 500/502/503 (0 to 1)",
-    )
-    parser.add_argument(
-        "--rate-limit",
-        type=int,
-        default=None,
-        metavar="N",
-        help="requests per second per key (default: effectively unlimited)",
-    )
+    add_arguments(parser)
 
 
 def _add_customers(
