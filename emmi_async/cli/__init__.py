@@ -2,8 +2,8 @@
 
 ``main(argv)`` parses ``argv`` (default ``sys.argv[1:]``), runs the command and returns
 its exit code: 0 success, 1 some entities failed (or the service said no), 2 usage or
-input errors, 130 interrupted. It never raises for those; rich is used, when installed,
-only for output. See ``emmi --help``.
+input errors (and refused credentials), 130 interrupted (Ctrl-C or SIGTERM). It never
+raises for those; rich is used, when installed, only for output. See ``emmi --help``.
 """
 
 from __future__ import annotations

@@ -46,12 +46,19 @@ appears when the run ends (it is written as RESULTS.part).
 Bad rows are reported as FILE:LINE: FIELD: MESSAGE and their entity fails alone;
 --strict checks the whole file first and sends nothing if any row is bad.
 
-Resume: finished entities go to a journal (default RESULTS.journal.jsonl). After Ctrl-C
-or a crash, run the same command again: it resumes from the journal. The journal is
-deleted when a run ends with nothing left to retry.
+Progress: a bar when stderr is a terminal, else a line every few seconds (done/total,
+entities/s, failures); --quiet prints only the problems, --json adds them to its JSON.
+
+Resume: finished entities go to a journal (default RESULTS.journal.jsonl). After Ctrl-C,
+SIGTERM (docker stop, a cancelled CI job) or a crash, run the same command again: it
+resumes from the journal. The journal is deleted when a run ends with nothing left to
+retry.
+
+A refused key (HTTP 401) or a refused customer or end user (403) stops the run at once
+with exit 2 and names the setting to check.
 
 Exit codes: 0 every entity succeeded, 1 some failed, 2 usage or input error (nothing
-sent), 130 interrupted."""
+sent) or refused credentials, 130 interrupted (Ctrl-C or SIGTERM)."""
 
 _CONNECTION = """\
 Default: the EMMI_API_KEY, EMMI_CUSTOMER_ID, EMMI_END_USER_ID and EMMI_BASE_URL
@@ -160,9 +167,16 @@ def _output_parser() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     modes = parent.add_mutually_exclusive_group()
     modes.add_argument(
-        "--json", action="store_true", help="print the result as JSON on stdout (for scripts)"
+        "--json",
+        action="store_true",
+        help="print the result as JSON on stdout (for scripts); problems also go to stderr",
     )
-    modes.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    modes.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="print only problems (bad rows, failures) and errors",
+    )
     return parent
 
 

@@ -11,7 +11,8 @@ Contract:
   the same command after an interruption resumes; it is deleted when a run ends with
   nothing left to retry.
 - Exit 0 when every entity succeeded, 1 when some failed, 2 for usage or input errors
-  (nothing sent), 130 when interrupted.
+  (nothing sent) and for refused credentials (a 401 or 403 stops the run at once), 130
+  when interrupted (SIGINT or SIGTERM: the summary is printed, no ``.part`` is left).
 """
 
 from __future__ import annotations
