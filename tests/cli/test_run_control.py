@@ -302,3 +302,43 @@ def test_a_directory_is_reported_as_one(tmp_path: Path) -> None:
     assert f"emmi: error: {folder}: is a directory, not a portfolio file" in done.stderr
     assert "no such file" not in done.stderr
     assert not (tmp_path / "r.csv").exists()
+
+
+# -- which display -------------------------------------------------------------------------
+
+
+class _Stream:
+    def __init__(self, tty: bool) -> None:
+        self.tty = tty
+        self.text = ""
+
+    def isatty(self) -> bool:
+        return self.tty
+
+    def write(self, text: str) -> int:
+        self.text += text
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_the_bar_is_for_terminals_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from emmi_async.cli._progress import PlainReporter, make_reporter
+    from emmi_async.cli._rich import RichReporter
+
+    monkeypatch.setattr(sys, "stderr", _Stream(tty=True))
+    assert isinstance(make_reporter("auto"), RichReporter)
+    monkeypatch.setattr(sys, "stderr", _Stream(tty=False))
+    assert isinstance(make_reporter("auto"), PlainReporter)
+
+
+def test_plain_lines_count_the_failures(
+    bad_row: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["estimate", str(bad_row), "-o", str(tmp_path / "r.csv"), "--reference-server"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert any(
+        (m := PROGRESS.match(line)) and m.groups() == ("3", "3", "1") for line in err.splitlines()
+    ), err
