@@ -67,7 +67,7 @@ class OutcomeWriter:
         self.summary.add_problem(
             {
                 "identifier": source.identifier,
-                "line": source.first_line,
+                "first_line": source.first_line,
                 "status": failure.status,
                 "error": failure.message,
                 "problems": [

@@ -46,7 +46,7 @@ class Summary:
         return sum(count for status, count in self.status.items() if status != "ok")
 
     def add_problem(self, entry: dict[str, Any]) -> None:
-        """List a failed entity (``identifier``, ``line``, ``status``, ``error``,
+        """List a failed entity (``identifier``, ``first_line``, ``status``, ``error``,
         ``problems``) for ``--json``: the first :data:`MAX_PROBLEMS`, then a count."""
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(entry)

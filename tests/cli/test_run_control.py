@@ -272,7 +272,7 @@ def test_json_lists_the_problems(bad_row: Path, tmp_path: Path) -> None:
     assert summary["problems"] == [
         {
             "identifier": "B",
-            "line": 3,
+            "first_line": 3,
             "status": "invalid",
             "error": "line 3: revenue: not a number 'abc'",
             "problems": [{"line": 3, "field": "revenue", "message": "not a number 'abc'"}],
