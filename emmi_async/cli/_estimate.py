@@ -18,7 +18,6 @@ Contract:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import shlex
 import signal
 import threading
@@ -275,31 +274,8 @@ def _find(exc: BaseException, kind: type[BaseException]) -> BaseException | None
     return None
 
 
-@contextlib.contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM as Ctrl-C for the whole command, also before and after the run (reading
-    the file, --strict): exit 130 with a message rather than a silent 143."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def run_estimate(args: argparse.Namespace, argv: list[str]) -> int:
     """The ``estimate`` command; returns the exit code (raises :class:`CliError`)."""
-    with _sigterm_interrupts():
-        return _estimate(args, argv)
-
-
-def _estimate(args: argparse.Namespace, argv: list[str]) -> int:
     plan = make_plan(args, argv)
     mode: Literal["auto", "quiet", "json"] = (
         "json" if args.json else "quiet" if args.quiet else "auto"

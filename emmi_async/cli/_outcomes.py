@@ -65,16 +65,11 @@ class OutcomeWriter:
 
     def _note_failure(self, source: SourceEntity, failure: Failure) -> None:
         self.summary.add_problem(
-            {
-                "identifier": source.identifier,
-                "first_line": source.first_line,
-                "status": failure.status,
-                "error": failure.message,
-                "problems": [
-                    {"line": problem.line, "field": problem.field, "message": problem.message}
-                    for problem in failure.problems
-                ],
-            }
+            source.identifier,
+            failure.status,
+            failure.message,
+            ((problem.line, problem.field, problem.message) for problem in failure.problems),
+            first_line=source.first_line,
         )
         if failure.status == "error":
             kind = failure.message.split(":", 1)[0]

@@ -6,6 +6,7 @@ Its own module so that the reporters (:mod:`emmi_async.cli._progress`, and
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,13 +46,31 @@ class Summary:
         """Entities so far whose status is not ``ok``."""
         return sum(count for status, count in self.status.items() if status != "ok")
 
-    def add_problem(self, entry: dict[str, Any]) -> None:
-        """List a failed entity (``identifier``, ``first_line``, ``status``, ``error``,
-        ``problems``) for ``--json``: the first :data:`MAX_PROBLEMS`, then a count."""
-        if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append(entry)
-        else:
+    def add_problem(
+        self,
+        identifier: str | None,
+        status: str,
+        error: str,
+        problems: Iterable[tuple[int | None, str, str]] = (),
+        first_line: int | None = None,
+    ) -> None:
+        """List a failed entity for ``--json``: its ``status``, ``error`` cell and
+        ``(line, field, message)`` problems; the first :data:`MAX_PROBLEMS`, then a count."""
+        if len(self.problems) >= MAX_PROBLEMS:
             self.problems_not_listed += 1
+            return
+        self.problems.append(
+            {
+                "identifier": identifier,
+                "first_line": first_line,
+                "status": status,
+                "error": error,
+                "problems": [
+                    {"line": line, "field": field, "message": message}
+                    for line, field, message in problems
+                ],
+            }
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The summary as printed by ``--json``."""
