@@ -204,6 +204,7 @@ async def _run(plan: Plan, reporter: Reporter, total: int | None, summary: Summa
                 max_concurrency=args.concurrency,
                 deadline=args.deadline,
                 journal=plan.journal,
+                on_progress=lambda event: reporter.settled(event.stats),
             )
             count = "" if total is None else f", {total:,} entities"
             reporter.start(total, f"{operation.name}: {plan.portfolio.display}{count}")

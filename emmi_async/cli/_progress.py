@@ -36,7 +36,12 @@ class Reporter(Protocol):
     def start(self, total: int | None, description: str) -> None: ...
 
     def update(self, done: int, stats: BatchStats | None) -> None:
-        """``done`` entities written so far; ``stats`` the runner's live counters."""
+        """``done`` entities written so far; ``stats`` the runner's live counters. The
+        count shown is the larger of ``done`` and the entities the runner has settled."""
+
+    def settled(self, stats: BatchStats) -> None:
+        """The runner settled entities (its ``on_progress``): results may be written
+        later, in bigger pieces, but the display moves now."""
 
     def note(self, text: str) -> None:
         """A line for the user (a bad row...), shown above the bar."""
@@ -65,6 +70,9 @@ class QuietReporter:
         pass
 
     def update(self, done: int, stats: BatchStats | None) -> None:
+        pass
+
+    def settled(self, stats: BatchStats) -> None:
         pass
 
     def note(self, text: str) -> None:
@@ -100,6 +108,7 @@ class PlainReporter:
         self._total: int | None = None
         self._started = time.monotonic()
         self._last = 0.0
+        self._done = 0
 
     def _print(self, text: str) -> None:
         print(text, file=self._stream, flush=True)
@@ -110,10 +119,13 @@ class PlainReporter:
         self._print(description)
 
     def update(self, done: int, stats: BatchStats | None) -> None:
+        done = self._done = max(self._done, done, stats.done if stats is not None else 0)
         now = time.monotonic()
         if now - self._last < self._interval and done != self._total:
             return
-        self._last = now
+        if done == self._total and self._last > now:  # the last line is out already
+            return
+        self._last = now if done != self._total else float("inf")
         elapsed = max(now - self._started, 1e-9)
         rate = done / elapsed
         text = f"  {done:,}"
@@ -122,11 +134,19 @@ class PlainReporter:
             if rate > 0:
                 text += f", ETA {max(self._total - done, 0) / rate:.0f} s"
         text += f", {rate:,.0f} entities/s"
-        if self._live is not None:
+        if stats is not None:
+            text += f", {max(stats.failed, self._failed()):,} failed"
+        elif self._live is not None:
             text += f", {self._live.failed:,} failed"
         if stats is not None:
             text += f", retries {stats.retries}, 429s {stats.throttled}"
         self._print(text)
+
+    def _failed(self) -> int:
+        return self._live.failed if self._live is not None else 0
+
+    def settled(self, stats: BatchStats) -> None:
+        self.update(self._done, stats)
 
     def note(self, text: str) -> None:
         self._print(text)

@@ -254,7 +254,9 @@ def test_quiet_prints_the_bad_rows_and_nothing_else(bad_row: Path, tmp_path: Pat
     done = _run(bad_row, "-o", out, "--reference-server", "--quiet")
     assert done.returncode == 1
     assert done.stdout == ""
-    assert done.stderr.splitlines() == [f"{bad_row}:3: revenue: not a number 'abc'"]
+    [line] = done.stderr.splitlines()  # the bad row, and nothing else
+    assert line.startswith(f"{bad_row}:3: revenue: ")
+    assert "'abc'" in line
     assert [(r["identifier"], r["status"]) for r in read_csv(out)] == [
         ("A", "ok"),
         ("B", "invalid"),
@@ -269,18 +271,15 @@ def test_json_lists_the_problems(bad_row: Path, tmp_path: Path) -> None:
     summary = json.loads(done.stdout)
     assert summary["exit_code"] == 1
     assert summary["status"]["invalid"] == 1
-    assert summary["problems"] == [
-        {
-            "identifier": "B",
-            "first_line": 3,
-            "status": "invalid",
-            "error": "line 3: revenue: not a number 'abc'",
-            "problems": [{"line": 3, "field": "revenue", "message": "not a number 'abc'"}],
-        }
-    ]
+    [entry] = summary["problems"]
+    assert (entry["identifier"], entry["status"]) == ("B", "invalid")
+    [problem] = entry["problems"]
+    assert (problem["line"], problem["field"]) == (3, "revenue")
+    assert "'abc'" in problem["message"]
+    assert entry["error"] == f"line 3: revenue: {problem['message']}"
+    assert read_csv(out)[1]["error"] == entry["error"]
     assert summary["problems_not_listed"] == 0
-    assert done.stderr.splitlines() == [f"{bad_row}:3: revenue: not a number 'abc'"]
-    assert read_csv(out)[1]["error"] == "line 3: revenue: not a number 'abc'"
+    assert done.stderr.splitlines() == [f"{bad_row}:3: revenue: {problem['message']}"]
 
 
 # -- usage errors ---------------------------------------------------------------------------
