@@ -293,6 +293,7 @@ def run_estimate(args: argparse.Namespace, argv: list[str]) -> int:
         total = strict_check(plan, reporter.note)
     elif mode == "auto":
         total = plan.portfolio.count()
+    fresh_journal = plan.journal is not None and not plan.journal.exists()
     stopped_by: str | None
     try:
         _, stopped_by = anyio.run(
@@ -303,6 +304,8 @@ def run_estimate(args: argparse.Namespace, argv: list[str]) -> int:
     except Exception as exc:
         refused = refused_credentials(exc)
         if refused is not None:
+            if fresh_journal and plan.journal is not None:
+                _drop_if_empty(plan.journal)
             raise CliError(credential_message(refused, args)) from None
         mismatch = _find(exc, JournalMismatchError)
         if mismatch is None:
@@ -320,6 +323,18 @@ def run_estimate(args: argparse.Namespace, argv: list[str]) -> int:
     reporter.summary(summary)
     _advice(plan, summary, stopped_by)
     return summary.exit_code
+
+
+def _drop_if_empty(journal: Path) -> None:
+    """Remove a journal this run made and recorded nothing in (its header only), so that
+    a refused run leaves no file behind to match or to pass --fresh for."""
+    try:
+        with journal.open("rb") as file:
+            lines = sum(1 for line in file if line.strip())
+    except OSError:
+        return
+    if lines <= 1:
+        journal.unlink(missing_ok=True)
 
 
 def _stderr(text: str) -> None:

@@ -97,6 +97,7 @@ def _assert_stopped_at_once(
     assert secret not in done.stderr + done.stdout
     assert not out.exists()
     assert not Path(str(out) + ".part").exists()
+    assert not Path(str(out) + ".journal.jsonl").exists()  # nothing was recorded in it
     # 100 one-entity requests, two at a time: stopping at once means a handful are sent
     assert counting.requests <= 6
 
