@@ -172,6 +172,26 @@ def test_a_forbidden_end_user_names_the_end_user(monkeypatch: pytest.MonkeyPatch
     assert key not in message
 
 
+def test_a_key_echoed_by_the_service_is_masked() -> None:
+    from emmi_async import AuthenticationError
+    from emmi_async.cli._connect import credential_message
+
+    key = "sk_test_single_Ech0edKey12345_9f9f"
+    response = httpx.Response(
+        401,
+        json={"error": {"message": f"unknown API key {key}"}},
+        request=httpx.Request("POST", "http://x"),
+    )
+    error = AuthenticationError(f"401 unknown API key {key}", response=response)
+    args = argparse.Namespace(
+        api_key=key, customer_id=None, end_user_id=None, reference_server=False
+    )
+    message = credential_message(error, args)
+    assert key not in message
+    assert "unknown API key *** (HTTP 401)" in message
+    assert "Check the API key (--api-key)" in message
+
+
 # -- SIGTERM, progress lines ---------------------------------------------------------------
 
 
