@@ -29,6 +29,7 @@ from emmi_async._retry import (
     error_kind,
     is_permanent,
     server_wait,
+    status_of,
 )
 from emmi_async.auth import AccountCustomerAuth, MultiTenantAuth
 from emmi_async.batch._adaptive import AdaptiveLimit
@@ -489,8 +490,9 @@ class Run:
         )
         action = decision.action
         if action == "abort" and self.broken is None:
+            refused = "the key" if status_of(error) == 401 else "access"
             reason = (
-                f"the API refused the key: {error}"
+                f"the API refused {refused}: {error}"
                 if kind == "refused_key"
                 else "stopped sending: the server kept failing and the retry budget is "
                 f"spent (last error: {error})"

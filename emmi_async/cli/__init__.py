@@ -2,16 +2,38 @@
 
 ``main(argv)`` parses ``argv`` (default ``sys.argv[1:]``), runs the command and returns
 its exit code: 0 success, 1 some entities failed (or the service said no), 2 usage or
-input errors, 130 interrupted. It never raises for those; rich is used, when installed,
-only for output. See ``emmi --help``.
+input errors (and refused credentials), 130 interrupted (Ctrl-C or SIGTERM). It never
+raises for those; rich is used, when installed, only for output. See ``emmi --help``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 
 __all__ = ["main"]
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM (``docker stop``, a cancelled CI job) as Ctrl-C: a command stops as it does
+    on Ctrl-C (``estimate`` cancels its run cleanly and prints the summary) and exits 130,
+    rather than being killed silently with 143."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -37,7 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version, or a usage error (code 2)
         return exc.code if isinstance(exc.code, int) else 2
     try:
-        code: int = args.handler(args, arguments)
+        with _sigterm_interrupts():
+            code: int = args.handler(args, arguments)
     except CliError as exc:
         print(f"emmi: error: {exc.message}", file=sys.stderr)
         return exc.code

@@ -46,12 +46,19 @@ appears when the run ends (it is written as RESULTS.part).
 Bad rows are reported as FILE:LINE: FIELD: MESSAGE and their entity fails alone;
 --strict checks the whole file first and sends nothing if any row is bad.
 
-Resume: finished entities go to a journal (default RESULTS.journal.jsonl). After Ctrl-C
-or a crash, run the same command again: it resumes from the journal. The journal is
-deleted when a run ends with nothing left to retry.
+Progress: a bar when stderr is a terminal, else a line every few seconds (done/total,
+entities/s, failures); --quiet prints only the problems, --json adds them to its JSON.
+
+Resume: finished entities go to a journal (default RESULTS.journal.jsonl). After Ctrl-C,
+SIGTERM (docker stop, a cancelled CI job) or a crash, run the same command again: it
+resumes from the journal. The journal is deleted when a run ends with nothing left to
+retry.
+
+A refused key (HTTP 401) or a refused customer or end user (403) stops the run at once
+with exit 2 and names the setting to check.
 
 Exit codes: 0 every entity succeeded, 1 some failed, 2 usage or input error (nothing
-sent), 130 interrupted."""
+sent) or refused credentials, 130 interrupted (Ctrl-C or SIGTERM)."""
 
 _CONNECTION = """\
 Default: the EMMI_API_KEY, EMMI_CUSTOMER_ID, EMMI_END_USER_ID and EMMI_BASE_URL
@@ -160,9 +167,16 @@ def _output_parser() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     modes = parent.add_mutually_exclusive_group()
     modes.add_argument(
-        "--json", action="store_true", help="print the result as JSON on stdout (for scripts)"
+        "--json",
+        action="store_true",
+        help="print the result as JSON on stdout (for scripts); problems also go to stderr",
     )
-    modes.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    modes.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="print only problems (bad rows, failures) and errors",
+    )
     return parent
 
 
@@ -238,12 +252,13 @@ def _add_estimate(commands: Any, parents: list[argparse.ArgumentParser], handler
         help="stop sending after this long; unfinished entities get status error "
         "(a rerun resumes them)",
     )
-    run.add_argument(
+    journal = run.add_mutually_exclusive_group()
+    journal.add_argument(
         "--journal",
         metavar="FILE",
         help="journal of finished entities, for resuming (default: RESULTS.journal.jsonl)",
     )
-    run.add_argument("--no-journal", action="store_true", help="keep no journal (no resume)")
+    journal.add_argument("--no-journal", action="store_true", help="keep no journal (no resume)")
     run.add_argument(
         "--fresh", action="store_true", help="discard an existing journal and start over"
     )
@@ -263,32 +278,15 @@ def _add_estimate(commands: Any, parents: list[argparse.ArgumentParser], handler
 
 
 def _add_serve(commands: Any, handler: Handler) -> None:
+    from emmi_async.testing._cli import DESCRIPTION, add_arguments
+
     parser = commands.add_parser(
         "serve",
         help="run the reference server on 127.0.0.1 and print its test keys",
-        description="Run the EMMI reference server on 127.0.0.1 until Ctrl-C: deterministic "
-        "stand-in results, the three auth models, rate limits and fault injection. "
-        "Needs the server extra: pip install 'emmi-async[server]'.",
+        description=DESCRIPTION + " Same as: python -m emmi_async.testing.",
     )
     parser.set_defaults(handler=handler)
-    parser.add_argument("--port", type=int, default=8123, help="port (0: any free port)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the keys and faults")
-    parser.add_argument(
-        "--latency-ms", type=_non_negative, default=0.0, help="latency added to each request"
-    )
-    parser.add_argument(
-        "--error-rate",
-        type=_non_negative,
-        default=0.0,
-        help="fraction of requests answered 500/502/503 (0 to 1)",
-    )
-    parser.add_argument(
-        "--rate-limit",
-        type=int,
-        default=None,
-        metavar="N",
-        help="requests per second per key (default: effectively unlimited)",
-    )
+    add_arguments(parser)
 
 
 def _add_customers(

@@ -11,7 +11,8 @@ Contract:
   the same command after an interruption resumes; it is deleted when a run ends with
   nothing left to retry.
 - Exit 0 when every entity succeeded, 1 when some failed, 2 for usage or input errors
-  (nothing sent), 130 when interrupted.
+  (nothing sent) and for refused credentials (a 401 or 403 stops the run at once), 130
+  when interrupted (SIGINT or SIGTERM: the summary is printed, no ``.part`` is left).
 """
 
 from __future__ import annotations
@@ -30,7 +31,12 @@ import anyio
 
 from emmi_async import EntityValidationError
 from emmi_async.batch import BatchStats, JournalMismatchError
-from emmi_async.cli._connect import check_credentials, open_client
+from emmi_async.cli._connect import (
+    check_credentials,
+    credential_message,
+    open_client,
+    refused_credentials,
+)
 from emmi_async.cli._errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, CliError
 from emmi_async.cli._mapping import locate
 from emmi_async.cli._operations import OPERATIONS, Operation, OperationOptions
@@ -104,6 +110,10 @@ def make_plan(args: argparse.Namespace, argv: list[str]) -> Plan:
         raise CliError("--reference-latency-ms applies to --reference-server only")
     check_credentials(args)
     check_output(args.output)
+    if Path(args.output).is_dir():
+        raise CliError(f"{args.output}: is a directory; -o takes a results file name")
+    if args.portfolio != "-" and Path(args.portfolio).is_dir():
+        raise CliError(f"{args.portfolio}: is a directory, not a portfolio file")
     portfolio = open_portfolio(args.portfolio)
     if Path(args.output).resolve() == portfolio.path.resolve():
         raise CliError("the results file would overwrite the portfolio")
@@ -194,12 +204,16 @@ async def _run(plan: Plan, reporter: Reporter, total: int | None, summary: Summa
                 max_concurrency=args.concurrency,
                 deadline=args.deadline,
                 journal=plan.journal,
+                on_progress=lambda event: reporter.settled(event.stats),
             )
             count = "" if total is None else f", {total:,} entities"
             reporter.start(total, f"{operation.name}: {plan.portfolio.display}{count}")
             done = 0
             async with runner.stream(feed(), ordered=True) as outcomes:
                 async for outcome in outcomes:
+                    refused = refused_credentials(outcome.error)
+                    if refused is not None:
+                        raise refused  # every later request would get it too: stop
                     source = pending.popleft()
                     if outcome.index != done:  # pragma: no cover - the runner's contract
                         raise RuntimeError(f"outcome {outcome.index} arrived as {done}")
@@ -221,17 +235,25 @@ async def _run(plan: Plan, reporter: Reporter, total: int | None, summary: Summa
             )
 
 
-async def _interruptible(body: Callable[[], Awaitable[T]]) -> tuple[T | None, bool]:
-    """Run ``body``; the first SIGINT cancels it cleanly. ``(result, interrupted)``."""
-    interrupted = False
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""Signals that stop a run cleanly: Ctrl-C, and ``docker stop`` or a cancelled CI job."""
+
+
+async def _interruptible(body: Callable[[], Awaitable[T]]) -> tuple[T | None, str | None]:
+    """Run ``body``; the first SIGINT or SIGTERM cancels it cleanly.
+
+    ``(result, signal name)``; the name is ``None`` when no signal came. A second signal
+    gets the default behaviour (the receiver is closed by then).
+    """
+    stopped_by: str | None = None
     result: T | None = None
     async with anyio.create_task_group() as group:
 
         async def watch() -> None:
-            nonlocal interrupted
-            with anyio.open_signal_receiver(signal.SIGINT) as signals:
-                async for _ in signals:
-                    interrupted = True
+            nonlocal stopped_by
+            with anyio.open_signal_receiver(*_STOP_SIGNALS) as signals:
+                async for received in signals:
+                    stopped_by = signal.Signals(received).name
                     group.cancel_scope.cancel()
                     return
 
@@ -240,7 +262,7 @@ async def _interruptible(body: Callable[[], Awaitable[T]]) -> tuple[T | None, bo
             await anyio.lowlevel.checkpoint()
         result = await body()
         group.cancel_scope.cancel()
-    return result, interrupted
+    return result, stopped_by
 
 
 def _find(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
@@ -259,31 +281,39 @@ def run_estimate(args: argparse.Namespace, argv: list[str]) -> int:
     mode: Literal["auto", "quiet", "json"] = (
         "json" if args.json else "quiet" if args.quiet else "auto"
     )
-    reporter = make_reporter(mode)
-    total: int | None = None
-    if args.strict:
-        total = strict_check(plan, reporter.note if mode == "auto" else _stderr)
-    elif mode == "auto":
-        total = plan.portfolio.count()
     summary = Summary(
         operation=plan.operation.name,
         input=plan.portfolio.display,
         output=str(plan.output),
         journal=None if plan.journal is None else str(plan.journal),
     )
+    reporter = make_reporter(mode, summary)
+    total: int | None = None
+    if args.strict:
+        total = strict_check(plan, reporter.note)
+    elif mode == "auto":
+        total = plan.portfolio.count()
+    fresh_journal = plan.journal is not None and not plan.journal.exists()
+    stopped_by: str | None
     try:
-        _, interrupted = anyio.run(
+        _, stopped_by = anyio.run(
             _interruptible, lambda: _run(plan, reporter, total, summary), backend="asyncio"
         )
     except KeyboardInterrupt:  # no signal handler (not the main thread, or Windows)
-        interrupted = True
+        stopped_by = "SIGINT"
     except Exception as exc:
+        refused = refused_credentials(exc)
+        if refused is not None:
+            if fresh_journal and plan.journal is not None:
+                _drop_if_empty(plan.journal)
+            raise CliError(credential_message(refused, args)) from None
         mismatch = _find(exc, JournalMismatchError)
         if mismatch is None:
             raise
         raise CliError(
             f"{mismatch}; or pass --fresh to discard the journal and start over"
         ) from None
+    interrupted = stopped_by is not None
     summary.interrupted = interrupted
     failed = sum(count for status, count in summary.status.items() if status != "ok")
     summary.exit_code = EXIT_INTERRUPTED if interrupted else EXIT_FAILED if failed else EXIT_OK
@@ -291,8 +321,20 @@ def run_estimate(args: argparse.Namespace, argv: list[str]) -> int:
         plan.journal.unlink(missing_ok=True)  # nothing left to retry
         summary.journal = None
     reporter.summary(summary)
-    _advice(plan, summary)
+    _advice(plan, summary, stopped_by)
     return summary.exit_code
+
+
+def _drop_if_empty(journal: Path) -> None:
+    """Remove a journal this run made and recorded nothing in (its header only), so that
+    a refused run leaves no file behind to match or to pass --fresh for."""
+    try:
+        with journal.open("rb") as file:
+            lines = sum(1 for line in file if line.strip())
+    except OSError:
+        return
+    if lines <= 1:
+        journal.unlink(missing_ok=True)
 
 
 def _stderr(text: str) -> None:
@@ -301,14 +343,15 @@ def _stderr(text: str) -> None:
     print(text, file=sys.stderr)
 
 
-def _advice(plan: Plan, summary: Summary) -> None:
+def _advice(plan: Plan, summary: Summary, stopped_by: str | None = None) -> None:
     """What to do next, on stderr (also with --quiet: it matters)."""
     if summary.interrupted:
+        how = "Interrupted" if stopped_by in (None, "SIGINT") else f"Interrupted ({stopped_by})"
         if plan.journal is None:
-            _stderr("Interrupted. Nothing was journaled (--no-journal): a rerun starts over.")
+            _stderr(f"{how}. Nothing was journaled (--no-journal): a rerun starts over.")
             return
         _stderr(
-            f"Interrupted: {plan.output} was not written; finished entities are kept in the "
+            f"{how}: {plan.output} was not written; finished entities are kept in the "
             f"journal {plan.journal}.\nTo resume, run the same command again:\n"
             f"  {plan.command}"
         )

@@ -64,6 +64,13 @@ class OutcomeWriter:
         self.summary.rows += written
 
     def _note_failure(self, source: SourceEntity, failure: Failure) -> None:
+        self.summary.add_problem(
+            source.identifier,
+            failure.status,
+            failure.message,
+            ((problem.line, problem.field, problem.message) for problem in failure.problems),
+            first_line=source.first_line,
+        )
         if failure.status == "error":
             kind = failure.message.split(":", 1)[0]
             if kind in self.error_kinds:

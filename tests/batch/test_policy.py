@@ -142,7 +142,7 @@ def _source() -> SourceEntity:
 TABLE: list[tuple[str, Exception, bool, str, str]] = [
     ("400", _status_error(400), False, "permanent", "rejected"),
     ("401", _status_error(401), False, "refused_key", "error"),
-    ("403", _status_error(403), False, "permanent", "rejected"),
+    ("403", _status_error(403), False, "refused_key", "error"),
     ("404", _status_error(404), False, "permanent", "rejected"),
     ("408", _status_error(408), True, "transient", "error"),
     ("409", _status_error(409), False, "permanent", "rejected"),

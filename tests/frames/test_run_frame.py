@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 
 from emmi_async import Emmi
-from emmi_async._exceptions import AuthenticationError
+from emmi_async._exceptions import AuthenticationError, PermissionDeniedError
 from emmi_async.cli._operations import OPERATIONS
 from emmi_async.testing import ReferenceServer
 
@@ -155,6 +155,19 @@ async def test_a_refused_key_ends_the_run_at_once() -> None:
     async with ReferenceServer() as server, server.client(api_key=unknown) as client:
         runner = client.batch(client.emissions.estimate, chunk_size=10, max_concurrency=4)
         with pytest.raises(AuthenticationError):
+            await runner.run_frame(frame(rows))
+        stats = runner.stats
+    assert stats is not None
+    assert stats.requests <= 8  # not one per chunk
+
+
+async def test_a_forbidden_customer_ends_the_run_at_once() -> None:
+    rows = portfolio_rows(300, years=1)
+    stranger = "00000000-0000-0000-0000-000000000007"
+    server = ReferenceServer()
+    async with server, server.client("account", customer_id=stranger) as client:
+        runner = client.batch(client.emissions.estimate, chunk_size=10, max_concurrency=4)
+        with pytest.raises(PermissionDeniedError):
             await runner.run_frame(frame(rows))
         stats = runner.stats
     assert stats is not None
