@@ -39,10 +39,10 @@ async def test_a_set_cookie_answer_is_not_sent_back() -> None:
 
 async def test_a_callers_http_client_keeps_its_cookies() -> None:
     seen: list[httpx.Request] = []
-    async with httpx.AsyncClient(transport=_handler(seen)) as http:
-        async with AsyncEmmi(
-            auth=SingleTenantAuth(KEY), base_url=BASE_URL, http_client=http
-        ) as client:
-            await client.usage.get(start="2024-01-01", end="2024-01-31")
-            await client.usage.get(start="2024-01-01", end="2024-01-31")
+    async with (
+        httpx.AsyncClient(transport=_handler(seen)) as http,
+        AsyncEmmi(auth=SingleTenantAuth(KEY), base_url=BASE_URL, http_client=http) as client,
+    ):
+        await client.usage.get(start="2024-01-01", end="2024-01-31")
+        await client.usage.get(start="2024-01-01", end="2024-01-31")
     assert seen[1].headers.get("cookie") == "session=abc"

@@ -3,6 +3,7 @@ path, whatever the frame library, the operation or the order of the rows."""
 
 from __future__ import annotations
 
+import itertools
 import random
 from typing import Any
 
@@ -245,7 +246,7 @@ async def test_frames_fill_whole_chunks_across_frame_boundaries() -> None:
     # the next frame's entities, so 20 entities go out in 5 full requests.
     rows = portfolio_rows(20)
     cuts = [0, 9, 42, 60]  # 3 rows per entity
-    frames = [frame(rows[start:end]) for start, end in zip(cuts, cuts[1:], strict=False)]
+    frames = [frame(rows[start:end]) for start, end in itertools.pairwise(cuts)]
     async with ReferenceServer() as server, server.client() as client:
         runner = client.batch(client.emissions.estimate, chunk_size=4)
         pieces = [piece async for piece in runner.stream_frames(frames)]
