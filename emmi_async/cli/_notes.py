@@ -85,7 +85,9 @@ class ResultNotes:
             self._note(ident, state, text, problems)
         return frame.with_columns(pl.col("error").replace(mapping))
 
-    def _note(self, identifier: str | None, status: str, text: str, problems: list[Problem]) -> None:
+    def _note(
+        self, identifier: str | None, status: str, text: str, problems: list[Problem]
+    ) -> None:
         if status == "error":
             kind = text.split(":", 1)[0]
             if kind in self._kinds:

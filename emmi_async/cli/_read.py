@@ -324,7 +324,9 @@ def _stage_csv(
             if not cells or (len(cells) == 1 and not cells[0].strip()):
                 continue
             if len(cells) != width:
-                spans = f" (the record runs to line {end}: an unclosed quote?)" if end > start else ""
+                spans = (
+                    f" (the record runs to line {end}: an unclosed quote?)" if end > start else ""
+                )
                 problems.append(
                     f"{display}:{start}: {len(cells)} cells, but the header names {width} "
                     f"columns{spans}"
@@ -394,9 +396,7 @@ def _entity_rows(value: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield dict(base)  # no year: it fails as invalid, and keeps its output row
 
 
-def _stage_jsonl(
-    binary: IO[bytes], display: str, encoding: str, target: Path, warn: Note
-) -> None:
+def _stage_jsonl(binary: IO[bytes], display: str, encoding: str, target: Path, warn: Note) -> None:
     stager = _Stager(target, list(COLUMNS))
     known = {name.lower(): name for name in COLUMNS}
     ignored: set[str] = set()
@@ -407,7 +407,9 @@ def _stage_jsonl(
             try:
                 value = orjson.loads(line)
             except orjson.JSONDecodeError as exc:
-                raise CliError(f"{display}:{number}: not valid JSON ({exc}); nothing was sent") from None
+                raise CliError(
+                    f"{display}:{number}: not valid JSON ({exc}); nothing was sent"
+                ) from None
             if not isinstance(value, dict):
                 raise CliError(
                     f"{display}:{number}: expected a JSON object, got "
