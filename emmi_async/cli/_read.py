@@ -21,8 +21,8 @@ Contract of :func:`open_portfolio` (everything here happens before anything is s
   they are not, the rows are regrouped by polars into a temporary Parquet file in order
   of each identifier's first row (rows keep their order within an entity). Entities, and
   so the results, come in order of first appearance.
-- Memory: batches of :data:`BATCH_ROWS` rows, plus 8 bytes per row for the pre-pass (and
-  for the line numbers of staged files).
+- Memory: frames of :data:`FRAME_ROWS` rows; the pre-pass keeps 8 bytes per entity (a
+  hash of each run of rows), staged files 8 bytes per row for their line numbers.
 """
 
 from __future__ import annotations
@@ -47,7 +47,9 @@ from emmi_async.cli._portfolio import COLUMNS, EMISSION_COLUMNS, FINANCIAL_COLUM
 __all__ = ["BATCH_ROWS", "FORMATS", "Portfolio", "open_portfolio"]
 
 BATCH_ROWS = 65_536
-"""Rows per frame handed to the run (and per staged batch)."""
+"""Rows per staged batch (and, times four, per batch of the identifier pre-pass)."""
+FRAME_ROWS = 10_000
+"""Rows per frame handed to the run."""
 FORMATS = ("csv", "jsonl", "parquet")
 LINE = "__line"
 """The staged files' column of each row's line in the input file."""
@@ -87,7 +89,7 @@ class Portfolio:
     def frames(self) -> Iterator[pl.DataFrame]:
         """The rows in batches, columns named as :data:`COLUMNS`, entities contiguous."""
         file = pq.ParquetFile(self._data)
-        for batch in file.iter_batches(batch_size=BATCH_ROWS, columns=list(self._names)):
+        for batch in file.iter_batches(batch_size=FRAME_ROWS, columns=list(self._names)):
             frame = pl.from_arrow(batch)
             assert isinstance(frame, pl.DataFrame)
             yield frame.rename(self._names)
@@ -465,7 +467,7 @@ def _grouped(
     column = next(given for given, name in names.items() if name == "identifier")
     runs = rows = nulls = 0
     previous: int | None = None
-    hashes: list[pl.Series] = []
+    starts: list[pl.Series] = []  # the identifier hash of each run of rows
     file = pq.ParquetFile(data)
     for batch in file.iter_batches(batch_size=BATCH_ROWS * 4, columns=[column]):
         identifiers = pl.Series(batch.column(0)).cast(pl.String)
@@ -475,15 +477,15 @@ def _grouped(
         changed = changed.fill_null(True)
         if previous is not None and len(hashed) and not missing[0] and hashed[0] == previous:
             changed[0] = False
-        runs += int(changed.sum())
         rows += len(hashed)
         nulls += int(missing.sum())
-        present = hashed.filter(~missing)
-        hashes.append(present)
+        starts.append(hashed.filter(changed & ~missing))
         previous = None if not len(hashed) or missing[-1] else int(hashed[-1])
-    unique = pl.concat(hashes).n_unique() if hashes else 0
-    hashes.clear()
-    entities = unique + nulls
+    every = pl.concat(starts) if starts else pl.Series([], dtype=pl.UInt64)
+    starts.clear()
+    runs = len(every) + nulls
+    entities = every.n_unique() + nulls
+    del every
     if runs == entities:
         return Portfolio(display, path, data, names, rows, entities, workdir)
     if workdir is None:
