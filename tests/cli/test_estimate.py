@@ -465,3 +465,10 @@ def test_plain_progress_without_rich(
     assert "60/60 (100%)" in err
     assert "Summary" in err
     assert "ok" in err
+
+
+def test_the_cli_columns_are_the_table_paths() -> None:
+    from emmi_async.cli._portfolio import COLUMNS
+    from emmi_async.frames import INPUT_COLUMNS
+
+    assert COLUMNS == INPUT_COLUMNS
