@@ -50,6 +50,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run_estimate(args: argparse.Namespace, argv: list[str]) -> int:
     """``emmi estimate``, imported only when run: polars and pyarrow start threads that
     can take a SIGINT meant for the main thread (``emmi serve`` waits for Ctrl-C)."""
-    from emmi_async.cli._estimate import run_estimate as run
+    from emmi_async.cli._errors import CliError
 
+    try:
+        from emmi_async.cli._estimate import run_estimate as run
+    except ImportError as exc:  # polars / pyarrow: the cli extra
+        raise CliError(
+            f"emmi estimate needs the cli extra ({exc.name or exc}): "
+            "pip install 'emmi-async[cli]'"
+        ) from None
     return run(args, argv)
