@@ -56,7 +56,6 @@ def _run_estimate(args: argparse.Namespace, argv: list[str]) -> int:
         from emmi_async.cli._estimate import run_estimate as run
     except ImportError as exc:  # polars / pyarrow: the cli extra
         raise CliError(
-            f"emmi estimate needs the cli extra ({exc.name or exc}): "
-            "pip install 'emmi-async[cli]'"
+            f"emmi estimate needs the cli extra ({exc.name or exc}): pip install 'emmi-async[cli]'"
         ) from None
     return run(args, argv)

@@ -109,10 +109,15 @@ class TableOperation:
         return TablePayload(parsed, body if self.keep_bodies else None)
 
     def journal_results(self, payload: Any) -> list[Any]:
+        """The results to journal: the body's own when it is kept (``extra``: unknown
+        fields too), else what the table needs of them, encoded from the parsed columns
+        in compiled code (no Python object per result field)."""
         assert isinstance(payload, TablePayload)
-        assert payload.body is not None
-        results = orjson.loads(payload.body).get("results")
-        return list(results)
+        if payload.body is not None:
+            results = orjson.loads(payload.body).get("results")
+            return list(results)
+        texts = payload.parsed.struct.field("results").explode().struct.json_encode()
+        return [orjson.Fragment(text) for text in texts.to_list()]
 
     def result_from_json(self, data: Any) -> Any:
         return data

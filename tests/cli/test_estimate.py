@@ -472,3 +472,25 @@ def test_the_cli_columns_are_the_table_paths() -> None:
     from emmi_async.frames import INPUT_COLUMNS
 
     assert COLUMNS == INPUT_COLUMNS
+
+
+def test_parquet_panel_is_regrouped(tmp_path: Path, server: ReferenceServer) -> None:
+    """A Parquet file whose entities interleave (sorted by year) gives each identifier's
+    rows to one entity, and messages name the rows of the file as given."""
+    rows = read_csv(EXAMPLE)
+    by_year = sorted(rows, key=lambda row: row["year"])
+    columns = {name: [row[name] or None for row in by_year] for name in rows[0]}
+    source = tmp_path / "panel.parquet"
+    pq.write_table(pa.table(columns), source)
+    assert estimate(EXAMPLE, "-o", tmp_path / "a.csv", "-q") == 1
+    assert estimate(source, "-o", tmp_path / "b.csv", "-q") == 1
+    expected = read_csv(tmp_path / "a.csv")
+    got = read_csv(tmp_path / "b.csv")
+    assert len({r["identifier"] for r in got}) == 2000
+    key = ("identifier", "year", "scope1", "scope2", "scope3", "status")
+    assert sorted(tuple(r[k] for k in key) for r in got) == sorted(
+        tuple(r[k] for k in key) for r in expected
+    )
+    number = 1 + next(i for i, r in enumerate(by_year) if r["revenue"] == "n/a")
+    bad = next(r for r in got if r["identifier"] == "EQ-00151")
+    assert bad["error"] == f"line {number}: revenue: expected a number, got string 'n/a'"
