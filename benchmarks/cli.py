@@ -12,7 +12,9 @@ to core 1, each in its own child process):
 
 The portfolio is ``batch.py --make-parquet``'s (3 rows per entity, ~1.1 KB of JSON per
 entity). Entities/s are the entities over the wall time; the peak RSS of each child is
-its own ``ru_maxrss`` (``os.wait4``). The runs alternate, ``--rounds`` times.
+its own ``ru_maxrss`` (``os.wait4``; for ``batch.py``, which makes the portfolio in a
+child of its own, the figure it reports for itself). "run only" is the rate over the run
+alone (the command's ``--json`` stats). The runs alternate, ``--rounds`` times.
 
 Run: ``python benchmarks/cli.py [--quick] [--entities N] [--rounds R]``. Results:
 benchmarks/README.md, "## The command line".
@@ -108,7 +110,8 @@ def run_frames(port: int, count: int) -> dict[str, Any]:
     return {
         "seconds": report["seconds"],
         "rate": report["rate"],
-        "peak_rss_mib": rss,
+        "peak_rss_mib": report["peak_rss_mib"],  # its own (wait4's counts its children)
+        "with_children_rss_mib": rss,
         "process_seconds": wall,
     }
 
