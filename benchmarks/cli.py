@@ -62,6 +62,7 @@ def _timed(argv: list[str]) -> tuple[float, float, str]:
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise RuntimeError(f"{argv} exited {process.returncode}:\n{err[-3000:]}")
+    _timed.cpu = usage.ru_utime + usage.ru_stime  # type: ignore[attr-defined]
     return wall, usage.ru_maxrss / 1024, out
 
 
@@ -92,6 +93,7 @@ def run_cli(port: int, source: Path, target: Path, count: int, journal: bool) ->
     target.unlink()
     stats = summary["stats"]
     return {
+        "cpu_us_per_entity": 1e6 * _timed.cpu / count,  # type: ignore[attr-defined]
         "seconds": wall,
         "rate": count / wall,
         "peak_rss_mib": rss,
@@ -108,6 +110,7 @@ def run_frames(port: int, count: int) -> dict[str, Any]:
     report = json.loads(out.strip().splitlines()[-1])
     assert report["ok"] == count, report
     return {
+        "cpu_us_per_entity": report["cpu_us_per_entity"],
         "seconds": report["seconds"],
         "rate": report["rate"],
         "peak_rss_mib": report["peak_rss_mib"],  # its own (wait4's counts its children)
@@ -125,6 +128,7 @@ def main() -> int:
     count = args.entities or (50_000 if args.quick else 1_000_000)
     rounds = args.rounds or (1 if args.quick else 2)
     results: dict[str, list[dict[str, Any]]] = {"stream_frames": [], "cli": [], "cli_nj": []}
+    stalled_before, started = h.cpu_pressure_total(), time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, h.ServerProcess() as server:
         source = Path(tmp) / "portfolio.parquet"
         target = Path(tmp) / "results.parquet"
@@ -137,8 +141,15 @@ def main() -> int:
             results["cli"].append(run_cli(server.port, source, target, count, journal=True))
             results["cli_nj"].append(run_cli(server.port, source, target, count, journal=False))
     base = statistics.median(r["rate"] for r in results["stream_frames"])
-    print(f"{count:,} entities (3 rows each), {rounds} round(s); canned server on core 0")
-    print(f"{'pipeline':44} {'entities/s':>11} {'ratio':>6} {'peak RSS MiB':>13} {'run only':>9}")
+    stalled = (h.cpu_pressure_total() - stalled_before) / (time.perf_counter() - started)
+    print(
+        f"{count:,} entities (3 rows each), {rounds} round(s); canned server on core 0; "
+        f"CPU pressure {100 * stalled:.0f} % (other processes on the machine)"
+    )
+    print(
+        f"{'pipeline':44} {'entities/s':>11} {'ratio':>6} {'peak RSS MiB':>13} "
+        f"{'run only':>9} {'CPU us/entity':>14}"
+    )
     names = {
         "stream_frames": "stream_frames (batch.py --parquet), run only",
         "cli": "emmi estimate (journal), whole process",
@@ -149,7 +160,10 @@ def main() -> int:
         rss = max(r["peak_rss_mib"] for r in results[key])
         runs = [r.get("run_rate", r["rate"]) for r in results[key]]
         run = statistics.median(runs)
-        print(f"{label:44} {rate:11,.0f} {rate / base:6.2f} {rss:13.1f} {run / base:9.2f}")
+        cpu = statistics.median(r["cpu_us_per_entity"] for r in results[key])
+        print(
+            f"{label:44} {rate:11,.0f} {rate / base:6.2f} {rss:13.1f} {run / base:9.2f} {cpu:14.1f}"
+        )
     print(json.dumps({"entities": count, "rounds": rounds, "results": results}))
     return 0
 
