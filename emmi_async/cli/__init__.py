@@ -8,6 +8,7 @@ raises for those; rich is used, when installed, only for output. See ``emmi --he
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import signal
 import sys
@@ -41,12 +42,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from emmi_async.cli._args import build_parser
     from emmi_async.cli._commands import customers_create, customers_list, health, serve, usage
     from emmi_async.cli._errors import EXIT_INTERRUPTED, CliError
-    from emmi_async.cli._estimate import run_estimate
 
     arguments = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(
         {
-            "estimate": run_estimate,
+            "estimate": _run_estimate,
             "serve": serve,
             "customers_create": customers_create,
             "customers_list": customers_list,
@@ -68,3 +68,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("emmi: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     return code
+
+
+def _run_estimate(args: argparse.Namespace, argv: list[str]) -> int:
+    """``emmi estimate``, imported only when run: polars and pyarrow start threads that
+    can take a SIGINT meant for the main thread (``emmi serve`` waits for Ctrl-C)."""
+    from emmi_async.cli._errors import CliError
+
+    try:
+        from emmi_async.cli._estimate import run_estimate as run
+    except ImportError as exc:  # polars / pyarrow: the cli extra
+        raise CliError(
+            f"emmi estimate needs the cli extra ({exc.name or exc}): pip install 'emmi-async[cli]'"
+        ) from None
+    return run(args, argv)

@@ -24,21 +24,28 @@ server, manage customers, read usage. Run 'emmi COMMAND --help' for each command
 
 _ESTIMATE_DESCRIPTION = """\
 Run an analysis endpoint over every entity of PORTFOLIO and write the results to
-RESULTS, one row per entity-year, in input order, with the outcome of each entity.
+RESULTS, one row per entity-year, entities in order of their first row, with the
+outcome of each entity.
 
-Input (format from the extension):
-  .csv      one row per entity-year; the rows of one entity are consecutive rows with the
-            same identifier (sort the file by identifier if they are not). Columns, any
-            order, empty cell = absent; identifier and year are required:
+Input (format from the extension, or --format; - reads CSV or JSON Lines from stdin):
+  .csv      one row per entity-year; the rows of one identifier are one entity wherever
+            they stand. Columns (names in any case, any order; unknown ones are ignored
+            with a warning), empty cell = absent; identifier and year are required:
               {columns}
-            name ... sector are read from the entity's first row. projected (true/false)
-            marks supplied future years for climate-risk-projections and
-            temperature-alignment-projections (year + emissions only).
-  .jsonl    one entity per line in the API's JSON shape ({{"entity_info", "data", ...}}).
-  .parquet  the CSV's columns (needs pyarrow: pip install 'emmi-async[parquet]').
+            Encoding UTF-8 (with or without BOM) unless --encoding; delimiter , ; or tab,
+            detected from the header line unless --delimiter. A line that is not valid
+            in the encoding, an unclosed quote or a row with too many or too few cells
+            stops the command (exit 2) naming the line: nothing is sent.
+            projected (true/false) marks supplied future years for
+            climate-risk-projections and temperature-alignment-projections (year +
+            emissions only).
+  .jsonl    one row per line (the CSV's columns as keys), or one entity per line in the
+            API's JSON shape ({{"entity_info", "data", ...}}).
+  .parquet  the CSV's columns, typed or as text.
 
 Output (format from the extension: .csv, .jsonl or .parquet): identifier, year, the
-operation's result columns, status and error. status is ok, invalid (bad input, never
+operation's result columns, status and error; typed columns in Parquet (estimated is a
+list there, ;-joined text in CSV). status is ok, invalid (bad input, never
 sent), rejected (refused by the API) or error (transient, deadline or interruption: a
 rerun retries it). climate-risk writes one row per entity-year-scenario. The file
 appears when the run ends (it is written as RESULTS.part).
@@ -189,7 +196,26 @@ def _add_estimate(commands: Any, parents: list[argparse.ArgumentParser], handler
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.set_defaults(handler=handler)
-    parser.add_argument("portfolio", metavar="PORTFOLIO", help="input: .csv, .jsonl or .parquet")
+    parser.add_argument(
+        "portfolio", metavar="PORTFOLIO", help="input: .csv, .jsonl or .parquet; - for stdin"
+    )
+    reading = parser.add_argument_group("input")
+    reading.add_argument(
+        "--format",
+        choices=("csv", "jsonl", "parquet"),
+        help="the input's format (default: from its extension; csv for -)",
+    )
+    reading.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="text encoding of a CSV or JSON Lines input (default UTF-8, with or without "
+        "BOM), e.g. cp1252 or latin-1 for an Excel export",
+    )
+    reading.add_argument(
+        "--delimiter",
+        metavar="CHAR",
+        help="CSV delimiter: , ; or tab (default: detected from the header line)",
+    )
     parser.add_argument(
         "-o",
         "--output",

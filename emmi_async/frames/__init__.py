@@ -163,9 +163,7 @@ class _Results:
         output = OUTPUTS[spec.name]
         rules = RULES[spec.name]
         checked = _check_options(spec, rules, options)
-        self._operation = TableOperation(
-            spec, output, keep_bodies=extra or runner.journal_path is not None
-        )
+        self._operation = TableOperation(spec, output, keep_bodies=extra)
         self._book = ResultBook(self._operation, extra=extra, flush=flush)
         attribution = _attribution_column(runner)
         source = TableSource(frames, self._operation, rules, checked, attribution, self._book)

@@ -111,10 +111,15 @@ class TableOperation:
         return TablePayload(parsed, body if self.keep_bodies else None)
 
     def journal_results(self, payload: Any) -> list[Any]:
+        """The results to journal: the body's own when it is kept (``extra``: unknown
+        fields too), else what the table needs of them, encoded from the parsed columns
+        in compiled code (no Python object per result field)."""
         assert isinstance(payload, TablePayload)
-        assert payload.body is not None
-        results = orjson.loads(payload.body).get("results")
-        return list(results)
+        if payload.body is not None:
+            results = orjson.loads(payload.body).get("results")
+            return list(results)
+        texts = payload.parsed.explode().struct.json_encode()
+        return [orjson.Fragment(text) for text in texts.to_list()]
 
     def result_from_json(self, data: Any) -> Any:
         return data
@@ -393,7 +398,12 @@ class ResultBook:
         self._bases.append(base)
 
     def message(self, index: int, text: str) -> None:
+        """Keep the message of an entity the table path failed itself (a bad row...)."""
         self._messages[index] = text
+
+    def message_of(self, index: int) -> str | None:
+        """The message kept for entity ``index`` by :meth:`message`, if any."""
+        return self._messages.get(index)
 
     def add(self, parts: Sequence[Settled]) -> None:
         """Take settled parts; their rows come out of :meth:`take`."""
