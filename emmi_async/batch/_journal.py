@@ -105,6 +105,13 @@ class Journal:
             )
         return entry
 
+    def records_any(self, start: int, stop: int) -> bool:
+        """Whether an earlier run recorded any of the entities ``start`` to ``stop - 1``."""
+        done = self.done
+        if not done:
+            return False
+        return any(index in done for index in range(start, stop))
+
     def write(self, lines: Iterable[bytes]) -> None:
         """Append finished entities (one ``write``, flushed)."""
         assert self._file is not None, "journal is not open"

@@ -278,13 +278,19 @@ class Run:
         """Queue valid entities of one group, taking the next ``len(items)`` indexes: what
         :meth:`take_index` and :meth:`add` do one by one, in bulk (a table's frame).
 
-        With a journal each entity is checked against it, one by one.
+        With a journal that recorded any of them in an earlier run, each is checked
+        against it one by one; otherwise they only get their fingerprints.
         """
-        if self.journal is not None:
-            for identifier, item in zip(identifiers, items, strict=True):
-                self.add(self.take_index(), identifier, item, group)
-            return
         start, count = self.next_index, len(items)
+        fingerprints: Sequence[str] = [""] * count
+        journal = self.journal
+        if journal is not None:
+            if journal.records_any(start, start + count):
+                for identifier, item in zip(identifiers, items, strict=True):
+                    self.add(self.take_index(), identifier, item, group)
+                return
+            fingerprint = self.operation.fingerprint
+            fingerprints = [fingerprint(item) for item in items]
         self.next_index += count
         self.stats.entities += count
         size = self.runner.chunk_size
@@ -299,7 +305,7 @@ class Run:
             job.indexes.extend(range(start + position, start + end))
             job.identifiers.extend(identifiers[position:end])
             job.items.extend(items[position:end])
-            job.fingerprints.extend([""] * (end - position))
+            job.fingerprints.extend(fingerprints[position:end])
             position = end
             if len(job.indexes) >= size:
                 del self.groups[group]
