@@ -50,6 +50,10 @@ BATCH_ROWS = 65_536
 """Rows per staged batch (and, times four, per batch of the identifier pre-pass)."""
 FRAME_ROWS = 10_000
 """Rows per frame handed to the run."""
+SMALL_ROWS = 200_000
+"""Inputs up to this many rows are regrouped in memory; larger ones in buckets."""
+BUCKET_ENTITIES = 25_000
+"""Entities per bucket of a regrouping on disk (the rows held at once)."""
 FORMATS = ("csv", "jsonl", "parquet")
 LINE = "__line"
 """The staged files' column of each row's line in the input file."""
@@ -492,7 +496,10 @@ def _grouped(
         workdir = Path(tempfile.mkdtemp(prefix="emmi-"))
     try:
         target = workdir / "grouped.parquet"
-        _regroup(data, names, column, target)
+        if rows <= SMALL_ROWS:
+            _regroup(data, names, column, target)
+        else:
+            _regroup_in_buckets(data, names, column, workdir, target)
         stored = {name: name for name in names.values()}
         return Portfolio(display, path, target, stored, rows, entities, workdir)
     except BaseException:
@@ -521,3 +528,81 @@ def _regroup(data: Path, names: dict[str, str], column: str, target: Path) -> No
         .drop(position, first)
     )
     frame.sink_parquet(target, engine="streaming")
+
+
+def _regroup_in_buckets(
+    data: Path, names: dict[str, str], column: str, workdir: Path, target: Path
+) -> None:
+    """:func:`_regroup` in bounded memory: each row's entity rank (order of first
+    appearance) from the identifier column alone (a few bytes per row), the rows spread
+    into Parquet buckets of :data:`BUCKET_ENTITIES` entities, then each bucket sorted
+    and appended to ``target``."""
+    first = "__emmi_first"
+    position = "__emmi_position"
+    keys: list[pl.Series] = []
+    file = pq.ParquetFile(data)
+    for batch in file.iter_batches(batch_size=BATCH_ROWS * 4, columns=[column]):
+        identifiers = pl.Series(batch.column(0)).cast(pl.String)
+        keys.append(identifiers.hash().set(identifiers.is_null(), None))
+    key = pl.concat(keys) if keys else pl.Series([], dtype=pl.UInt64)
+    keys.clear()
+    order = (
+        pl.DataFrame({"key": key})
+        .with_row_index(position)
+        .select(
+            pl.when(pl.col("key").is_null())
+            .then(pl.col(position))
+            .otherwise(pl.col(position).min().over("key"))
+            .cast(pl.Int64)
+            .alias(first)
+        )
+    )
+    del key
+    firsts = order[first]
+    bucket_of = order.select(
+        ((pl.col(first).rank("dense").cast(pl.Int64) - 1) // BUCKET_ENTITIES).alias("b")
+    )["b"]
+    del order
+    writers: dict[int, Any] = {}
+    offset = 0
+    staged = LINE in pq.read_schema(data).names
+    columns = [*names, LINE] if staged else list(names)
+    try:
+        for batch in file.iter_batches(batch_size=BATCH_ROWS, columns=columns):
+            frame = pl.from_arrow(batch)
+            assert isinstance(frame, pl.DataFrame)
+            height = frame.height
+            frame = frame.rename(names)
+            if not staged:
+                frame = frame.with_columns(
+                    pl.int_range(offset + 1, offset + 1 + height, dtype=pl.Int64).alias(LINE)
+                )
+            frame = frame.with_columns(
+                firsts.slice(offset, height).alias(first),
+                pl.int_range(offset, offset + height, dtype=pl.Int64).alias(position),
+                bucket_of.slice(offset, height).alias("__emmi_bucket"),
+            )
+            offset += height
+            for (bucket,), part in frame.partition_by("__emmi_bucket", as_dict=True).items():
+                table = part.drop("__emmi_bucket").to_arrow()
+                writer = writers.get(int(bucket))
+                if writer is None:
+                    path = workdir / f"bucket-{int(bucket)}.parquet"
+                    writer = writers[int(bucket)] = pq.ParquetWriter(str(path), table.schema)
+                writer.write_table(table)
+    finally:
+        for writer in writers.values():
+            writer.close()
+    del firsts, bucket_of
+    out: Any = None
+    try:
+        for bucket in sorted(writers):
+            path = workdir / f"bucket-{bucket}.parquet"
+            table = pl.read_parquet(path).sort(first, position).drop(first, position).to_arrow()
+            path.unlink()
+            if out is None:
+                out = pq.ParquetWriter(str(target), table.schema)
+            out.write_table(table, row_group_size=BATCH_ROWS)
+    finally:
+        if out is not None:
+            out.close()

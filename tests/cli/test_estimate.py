@@ -474,9 +474,18 @@ def test_the_cli_columns_are_the_table_paths() -> None:
     assert COLUMNS == INPUT_COLUMNS
 
 
-def test_parquet_panel_is_regrouped(tmp_path: Path, server: ReferenceServer) -> None:
+@pytest.mark.parametrize("where", ["memory", "buckets"])
+def test_parquet_panel_is_regrouped(
+    tmp_path: Path, server: ReferenceServer, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
     """A Parquet file whose entities interleave (sorted by year) gives each identifier's
-    rows to one entity, and messages name the rows of the file as given."""
+    rows to one entity, and messages name the rows of the file as given; regrouped in
+    memory, or (a large file) through buckets on disk."""
+    if where == "buckets":
+        from emmi_async.cli import _read
+
+        monkeypatch.setattr(_read, "SMALL_ROWS", 10)
+        monkeypatch.setattr(_read, "BUCKET_ENTITIES", 300)  # 7 buckets of the 2,000
     rows = read_csv(EXAMPLE)
     by_year = sorted(rows, key=lambda row: row["year"])
     columns = {name: [row[name] or None for row in by_year] for name in rows[0]}
@@ -492,5 +501,7 @@ def test_parquet_panel_is_regrouped(tmp_path: Path, server: ReferenceServer) -> 
         tuple(r[k] for k in key) for r in expected
     )
     number = 1 + next(i for i, r in enumerate(by_year) if r["revenue"] == "n/a")
+    order = list(dict.fromkeys(r["identifier"] for r in by_year))
+    assert list(dict.fromkeys(r["identifier"] for r in got)) == order
     bad = next(r for r in got if r["identifier"] == "EQ-00151")
     assert bad["error"] == f"line {number}: revenue: expected a number, got string 'n/a'"
