@@ -339,9 +339,20 @@ class Run:
     def _resume(self, index: int, recorded: Recorded) -> None:
         self.stats.resumed += 1
         if recorded.error is None:
-            settled = Settled([index], [recorded.identifier], payload=Journaled([recorded.result]))
             self.stats.succeeded += 1
             self.emit("done", 1)
+            last = self.early[-1] if self.early else None
+            if (
+                last is not None
+                and isinstance(last.payload, Journaled)
+                and last.indexes[-1] == index - 1
+                and len(last.indexes) < self.runner.chunk_size
+            ):  # resumed neighbours go on as one part, as a chunk would (one parse for all)
+                last.indexes.append(index)
+                last.identifiers.append(recorded.identifier)
+                last.payload.append(recorded.result)
+                return
+            settled = Settled([index], [recorded.identifier], payload=Journaled([recorded.result]))
         else:
             url = str(self.client.url_for(self.operation.name))
             settled = Settled([index], [recorded.identifier], error=recorded.rebuild_error(url))
