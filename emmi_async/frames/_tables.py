@@ -118,8 +118,8 @@ class TableOperation:
         if payload.body is not None:
             results = orjson.loads(payload.body).get("results")
             return list(results)
-        texts = payload.parsed.explode().struct.json_encode()
-        return [orjson.Fragment(text) for text in texts.to_list()]
+        texts = payload.parsed.to_frame("r").select(pl.col("r").explode().struct.json_encode())
+        return [orjson.Fragment(text) for text in texts.to_series().to_list()]
 
     def result_from_json(self, data: Any) -> Any:
         return data
