@@ -2,8 +2,8 @@
 
 It counts requests in flight (and their peak), stamps every analysis request's arrival
 (wall clock), and can answer a burst of 429s: once ``burst_after`` analysis requests have
-arrived, every request arriving in the next ``burst_seconds`` gets a 429 with
-``Retry-After: burst_retry_after``.
+arrived, the next ``burst_count`` requests (``None``: every request arriving in the next
+``burst_seconds``) get a 429 with ``Retry-After: burst_retry_after``.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ class Recorder:
         self.throttled: list[float] = []
         self.burst_after: int | None = None
         self.burst_seconds = 0.05
+        self.burst_count: int | None = None
         self.burst_retry_after = 1
         self.burst_started: float | None = None
 
@@ -51,6 +52,8 @@ class Recorder:
             return False
         if self.burst_started is None:
             self.burst_started = now
+        if self.burst_count is not None:
+            return len(self.throttled) < self.burst_count
         return now - self.burst_started < self.burst_seconds
 
 
