@@ -153,6 +153,7 @@ def cluster(base_url: str, frame: Any, workers: int, leases: int) -> dict[str, A
                 row["leases_from_scheduler"] = fetched
             figures["budget" if budget else "no budget"] = row
         name = "emmi-bench-leases"
+        distributed.Variable(name + "-pause", client=client).set(0.0)
         first = next(iter(client.scheduler_info()["workers"]))
         per = client.submit(_lease_round_trips, name, leases, workers=[first], pure=False)
         figures["lease round trip (ms)"] = 1e3 * per.result()

@@ -176,7 +176,7 @@ class DaskGate:
 
     def _read_pause(self) -> float:
         try:
-            value = self._pause.get(timeout=1)
+            value = self._pause.get(timeout=_FETCH_TIMEOUT)
         except Exception:  # unset, or the scheduler is busy: no shared pause known
             return 0.0
         return float(value) if isinstance(value, (int, float)) else 0.0
