@@ -10,9 +10,10 @@ import anyio
 import pytest
 
 pytest.importorskip("distributed")
-pytestmark = pytest.mark.anyio
 
-from emmi_async.dask import DaskGate, GateSpec
+from emmi_async.dask import DaskGate, GateSpec  # noqa: E402
+
+pytestmark = pytest.mark.anyio
 
 
 class FakeSemaphore:
