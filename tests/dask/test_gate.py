@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from emmi_async.dask import DaskGate, GateSpec  # noqa: E402
+from emmi_async.dask import DaskGate, GateSpec
 
 pytestmark = pytest.mark.anyio
 
