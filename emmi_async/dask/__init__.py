@@ -130,6 +130,7 @@ def batch(
             client = None
     gate: GateSpec | None = None
     if client is not None:
+        # Idempotent: registering again would tear the first down (closing clients in use).
         client.register_plugin(ClientsPlugin(), name=ClientsPlugin.name)
         if cluster_budget:
             gate = GateSpec(f"emmi-{operation}-{uuid.uuid4().hex}", budget)

@@ -66,6 +66,9 @@ class ClientsPlugin(WorkerPlugin):  # type: ignore[misc]
     """A ``distributed`` worker plugin that closes the cached clients when the worker stops."""
 
     name = "emmi-async-clients"
+    idempotent = True
+    """Registered again by every ``batch`` call: a no-op (a replaced plugin's teardown
+    would close clients that running partitions use)."""
 
     def setup(self, worker: Any) -> None:
         """Nothing to do: clients are made on first use."""

@@ -178,6 +178,23 @@ def test_the_key_is_not_in_the_graph(served: Served, client: Any) -> None:
     assert "Secret('***')" in repr(emmi_dask.Secret(served.key))
 
 
+def _client_ids() -> list[int]:
+    from emmi_async.dask import _worker
+
+    return [id(client) for client in _worker._CLIENTS.values()]
+
+
+def test_one_client_per_worker_reused_across_partitions_and_runs(
+    served: Served, client: Any
+) -> None:
+    _, frame = portfolio(200, partitions=6)
+    run(served, frame).compute()
+    first = client.run(_client_ids)
+    run(served, frame).compute()
+    assert client.run(_client_ids) == first
+    assert all(len(ids) == 1 for ids in first.values())
+
+
 def test_a_worker_killed_mid_run_still_gives_one_status_per_entity(
     served: Served, client: Any
 ) -> None:
