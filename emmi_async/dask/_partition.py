@@ -21,8 +21,9 @@ class StraddlingEntityError(ValueError):
     def __init__(self, identifiers: list[str]) -> None:
         self.identifiers = identifiers
         shown = ", ".join(repr(identifier) for identifier in identifiers)
+        which = f"entity {shown} has" if len(identifiers) == 1 else f"entities {shown} have"
         super().__init__(
-            f"entity {shown} has rows in more than one partition: each partition is run "
+            f"{which} rows in more than one partition: each partition is run "
             "on its own, so its years would be sent as separate entities. Partition by "
             "identifier (batch(..., partitioning='arrange') shuffles by it)"
         )

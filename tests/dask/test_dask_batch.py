@@ -187,7 +187,7 @@ def _client_ids() -> list[int]:
 def test_one_client_per_worker_reused_across_partitions_and_runs(
     served: Served, client: Any
 ) -> None:
-    _, frame = portfolio(200, partitions=6)
+    _, frame = portfolio(200, partitions=4)
     run(served, frame).compute()
     first = client.run(_client_ids)
     run(served, frame).compute()
