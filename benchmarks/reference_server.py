@@ -88,8 +88,8 @@ def start_server(canned: bool) -> tuple[subprocess.Popen[str], str]:
         command = ["taskset", "-c", "0", *command]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
-    lines = [process.stdout.readline() for _ in range(5)]
-    return process, lines[3].split()[-1]
+    lines = [process.stdout.readline() for _ in range(2)]
+    return process, lines[1].split()[-1]  # "  single-tenant key  sk_test_single_..."
 
 
 def main() -> None:

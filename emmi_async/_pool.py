@@ -33,6 +33,35 @@ __all__ = ["Pool"]
 #: its connections on every request (3x the CPU per request at 64 connections).
 TRIO_SHARD_SIZE = 16
 
+
+class _NoCookies(httpx.Cookies):
+    """A cookie store that takes nothing from responses.
+
+    The EMMI API sets no cookies; httpx would still read every response's ``Set-Cookie``
+    through :mod:`http.cookiejar` (33 µs per response, measured: 4 % of a typed call).
+    """
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+class _ApiClient(httpx.AsyncClient):
+    """The httpx client of a pool the SDK builds: httpx's, keeping no cookies. A caller's
+    own ``http_client`` keeps its cookies as it was made to."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._no_cookies = _NoCookies()
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._no_cookies
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        self._no_cookies = _NoCookies(cookies)
+
+
 # Bumped in every child after fork; a pool built under another generation is the parent's.
 _fork_generation = 0
 # Pools inherited from the parent are kept alive here so that their finalizers never run
@@ -169,7 +198,7 @@ class Pool:
     def _client_over(
         self, transport: httpx.AsyncBaseTransport | None, limits: httpx.Limits
     ) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
+        return _ApiClient(
             transport=transport,
             limits=limits,
             http2=self._http2,

@@ -20,6 +20,7 @@ import attrs
 from emmi_async._exceptions import APIConnectionError, ResponseMismatchError
 
 __all__ = [
+    "REFUSED_STATUSES",
     "RETRYABLE_STATUSES",
     "SPLIT_STATUSES",
     "Action",
@@ -86,7 +87,9 @@ ErrorKind = Literal["split", "refused_key", "permanent", "rate_limited", "transi
 """What a failed request means for what comes next:
 
 - ``split``: the server refused part of the body (413 too large, 422 naming entities);
-- ``refused_key``: 401, the key itself; every later request would get the same answer;
+- ``refused_key``: 401 (the key) or 403 (the key may not act for this customer or end
+  user, or make this call): about the credentials, not the entity; every later request
+  would get the same answer;
 - ``permanent``: any other status that is not in :data:`RETRYABLE_STATUSES`;
 - ``rate_limited``: 429, wait as the server says and send again;
 - ``transient``: a retryable 5xx/408, a timeout, a dropped connection, an undecodable body
@@ -95,6 +98,8 @@ ErrorKind = Literal["split", "refused_key", "permanent", "rate_limited", "transi
 """
 
 SPLIT_STATUSES = frozenset({413, 422})
+REFUSED_STATUSES = frozenset({401, 403})
+"""Refused credentials: the key (401), or what it acts for (403)."""
 _TRANSIENT_TYPES = (APIConnectionError, ResponseMismatchError)
 
 
@@ -111,7 +116,7 @@ def error_kind(error: BaseException) -> ErrorKind:
         return "transient" if isinstance(error, _TRANSIENT_TYPES) else "local"
     if status in SPLIT_STATUSES:
         return "split"
-    if status == 401:
+    if status in REFUSED_STATUSES:
         return "refused_key"
     if status == 429:
         return "rate_limited"
@@ -123,8 +128,8 @@ def error_kind(error: BaseException) -> ErrorKind:
 def is_permanent(error: BaseException) -> bool:
     """An API refusal that a later run would get again (a status the server will repeat).
 
-    401 is not one: a refused key says nothing of the entity, so a rerun with another key
-    must send it again.
+    401 and 403 are not: refused credentials say nothing of the entity, so a rerun with
+    another key (or customer, or end user) must send it again.
     """
     return error_kind(error) in ("split", "permanent")
 

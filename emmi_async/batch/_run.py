@@ -13,7 +13,7 @@ the input's size; an ordered consumer holds back only what came early.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
@@ -29,6 +29,7 @@ from emmi_async._retry import (
     error_kind,
     is_permanent,
     server_wait,
+    status_of,
 )
 from emmi_async.auth import AccountCustomerAuth, MultiTenantAuth
 from emmi_async.batch._adaptive import AdaptiveLimit
@@ -274,6 +275,39 @@ class Run:
             del self.groups[group]
             self.completed.append(job)
 
+    def add_many(
+        self, identifiers: Sequence[str | None], items: Sequence[Any], group: str | None
+    ) -> None:
+        """Queue valid entities of one group, taking the next ``len(items)`` indexes: what
+        :meth:`take_index` and :meth:`add` do one by one, in bulk (a table's frame).
+
+        With a journal each entity is checked against it, one by one.
+        """
+        if self.journal is not None:
+            for identifier, item in zip(identifiers, items, strict=True):
+                self.add(self.take_index(), identifier, item, group)
+            return
+        start, count = self.next_index, len(items)
+        self.next_index += count
+        self.stats.entities += count
+        size = self.runner.chunk_size
+        position = 0
+        while position < count:
+            job = self.groups.get(group)
+            if job is None:
+                job = self.groups[group] = Job(self.next_job, group)
+                self.next_job += 1
+                self.unfinished[job.id] = job
+            end = min(count, position + size - len(job.indexes))
+            job.indexes.extend(range(start + position, start + end))
+            job.identifiers.extend(identifiers[position:end])
+            job.items.extend(items[position:end])
+            job.fingerprints.extend([""] * (end - position))
+            position = end
+            if len(job.indexes) >= size:
+                del self.groups[group]
+                self.completed.append(job)
+
     def settle_early(self, index: int, identifier: str | None, error: Exception) -> None:
         """An entity that fails before sending (bad input, a refused attribution)."""
         self.early.append(Settled([index], [identifier], error=error))
@@ -464,8 +498,9 @@ class Run:
         )
         action = decision.action
         if action == "abort" and self.broken is None:
+            refused = "the key" if status_of(error) == 401 else "access"
             reason = (
-                f"the API refused the key: {error}"
+                f"the API refused {refused}: {error}"
                 if kind == "refused_key"
                 else "stopped sending: the server kept failing and the retry budget is "
                 f"spent (last error: {error})"

@@ -2,16 +2,39 @@
 
 ``main(argv)`` parses ``argv`` (default ``sys.argv[1:]``), runs the command and returns
 its exit code: 0 success, 1 some entities failed (or the service said no), 2 usage or
-input errors, 130 interrupted. It never raises for those; rich is used, when installed,
-only for output. See ``emmi --help``.
+input errors (and refused credentials), 130 interrupted (Ctrl-C or SIGTERM). It never
+raises for those; rich is used, when installed, only for output. See ``emmi --help``.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 
 __all__ = ["main"]
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM (``docker stop``, a cancelled CI job) as Ctrl-C: a command stops as it does
+    on Ctrl-C (``estimate`` cancels its run cleanly and prints the summary) and exits 130,
+    rather than being killed silently with 143."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -19,12 +42,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from emmi_async.cli._args import build_parser
     from emmi_async.cli._commands import customers_create, customers_list, health, serve, usage
     from emmi_async.cli._errors import EXIT_INTERRUPTED, CliError
-    from emmi_async.cli._estimate import run_estimate
 
     arguments = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(
         {
-            "estimate": run_estimate,
+            "estimate": _run_estimate,
             "serve": serve,
             "customers_create": customers_create,
             "customers_list": customers_list,
@@ -37,7 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version, or a usage error (code 2)
         return exc.code if isinstance(exc.code, int) else 2
     try:
-        code: int = args.handler(args, arguments)
+        with _sigterm_interrupts():
+            code: int = args.handler(args, arguments)
     except CliError as exc:
         print(f"emmi: error: {exc.message}", file=sys.stderr)
         return exc.code
@@ -45,3 +68,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("emmi: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     return code
+
+
+def _run_estimate(args: argparse.Namespace, argv: list[str]) -> int:
+    """``emmi estimate``, imported only when run: polars and pyarrow start threads that
+    can take a SIGINT meant for the main thread (``emmi serve`` waits for Ctrl-C)."""
+    from emmi_async.cli._errors import CliError
+
+    try:
+        from emmi_async.cli._estimate import run_estimate as run
+    except ImportError as exc:  # polars / pyarrow: the cli extra
+        raise CliError(
+            f"emmi estimate needs the cli extra ({exc.name or exc}): pip install 'emmi-async[cli]'"
+        ) from None
+    return run(args, argv)

@@ -24,21 +24,28 @@ server, manage customers, read usage. Run 'emmi COMMAND --help' for each command
 
 _ESTIMATE_DESCRIPTION = """\
 Run an analysis endpoint over every entity of PORTFOLIO and write the results to
-RESULTS, one row per entity-year, in input order, with the outcome of each entity.
+RESULTS, one row per entity-year, entities in order of their first row, with the
+outcome of each entity.
 
-Input (format from the extension):
-  .csv      one row per entity-year; the rows of one entity are consecutive rows with the
-            same identifier (sort the file by identifier if they are not). Columns, any
-            order, empty cell = absent; identifier and year are required:
+Input (format from the extension, or --format; - reads CSV or JSON Lines from stdin):
+  .csv      one row per entity-year; the rows of one identifier are one entity wherever
+            they stand. Columns (names in any case, any order; unknown ones are ignored
+            with a warning), empty cell = absent; identifier and year are required:
               {columns}
-            name ... sector are read from the entity's first row. projected (true/false)
-            marks supplied future years for climate-risk-projections and
-            temperature-alignment-projections (year + emissions only).
-  .jsonl    one entity per line in the API's JSON shape ({{"entity_info", "data", ...}}).
-  .parquet  the CSV's columns (needs pyarrow: pip install 'emmi-async[parquet]').
+            Encoding UTF-8 (with or without BOM) unless --encoding; delimiter , ; or tab,
+            detected from the header line unless --delimiter. A line that is not valid
+            in the encoding, an unclosed quote or a row with too many or too few cells
+            stops the command (exit 2) naming the line: nothing is sent.
+            projected (true/false) marks supplied future years for
+            climate-risk-projections and temperature-alignment-projections (year +
+            emissions only).
+  .jsonl    one row per line (the CSV's columns as keys), or one entity per line in the
+            API's JSON shape ({{"entity_info", "data", ...}}).
+  .parquet  the CSV's columns, typed or as text.
 
 Output (format from the extension: .csv, .jsonl or .parquet): identifier, year, the
-operation's result columns, status and error. status is ok, invalid (bad input, never
+operation's result columns, status and error; typed columns in Parquet (estimated is a
+list there, ;-joined text in CSV). status is ok, invalid (bad input, never
 sent), rejected (refused by the API) or error (transient, deadline or interruption: a
 rerun retries it). climate-risk writes one row per entity-year-scenario. The file
 appears when the run ends (it is written as RESULTS.part).
@@ -46,12 +53,19 @@ appears when the run ends (it is written as RESULTS.part).
 Bad rows are reported as FILE:LINE: FIELD: MESSAGE and their entity fails alone;
 --strict checks the whole file first and sends nothing if any row is bad.
 
-Resume: finished entities go to a journal (default RESULTS.journal.jsonl). After Ctrl-C
-or a crash, run the same command again: it resumes from the journal. The journal is
-deleted when a run ends with nothing left to retry.
+Progress: a bar when stderr is a terminal, else a line every few seconds (done/total,
+entities/s, failures); --quiet prints only the problems, --json adds them to its JSON.
+
+Resume: finished entities go to a journal (default RESULTS.journal.jsonl). After Ctrl-C,
+SIGTERM (docker stop, a cancelled CI job) or a crash, run the same command again: it
+resumes from the journal. The journal is deleted when a run ends with nothing left to
+retry.
+
+A refused key (HTTP 401) or a refused customer or end user (403) stops the run at once
+with exit 2 and names the setting to check.
 
 Exit codes: 0 every entity succeeded, 1 some failed, 2 usage or input error (nothing
-sent), 130 interrupted."""
+sent) or refused credentials, 130 interrupted (Ctrl-C or SIGTERM)."""
 
 _CONNECTION = """\
 Default: the EMMI_API_KEY, EMMI_CUSTOMER_ID, EMMI_END_USER_ID and EMMI_BASE_URL
@@ -160,9 +174,16 @@ def _output_parser() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     modes = parent.add_mutually_exclusive_group()
     modes.add_argument(
-        "--json", action="store_true", help="print the result as JSON on stdout (for scripts)"
+        "--json",
+        action="store_true",
+        help="print the result as JSON on stdout (for scripts); problems also go to stderr",
     )
-    modes.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    modes.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="print only problems (bad rows, failures) and errors",
+    )
     return parent
 
 
@@ -175,7 +196,26 @@ def _add_estimate(commands: Any, parents: list[argparse.ArgumentParser], handler
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.set_defaults(handler=handler)
-    parser.add_argument("portfolio", metavar="PORTFOLIO", help="input: .csv, .jsonl or .parquet")
+    parser.add_argument(
+        "portfolio", metavar="PORTFOLIO", help="input: .csv, .jsonl or .parquet; - for stdin"
+    )
+    reading = parser.add_argument_group("input")
+    reading.add_argument(
+        "--format",
+        choices=("csv", "jsonl", "parquet"),
+        help="the input's format (default: from its extension; csv for -)",
+    )
+    reading.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="text encoding of a CSV or JSON Lines input (default UTF-8, with or without "
+        "BOM), e.g. cp1252 or latin-1 for an Excel export",
+    )
+    reading.add_argument(
+        "--delimiter",
+        metavar="CHAR",
+        help="CSV delimiter: , ; or tab (default: detected from the header line)",
+    )
     parser.add_argument(
         "-o",
         "--output",
@@ -238,12 +278,13 @@ def _add_estimate(commands: Any, parents: list[argparse.ArgumentParser], handler
         help="stop sending after this long; unfinished entities get status error "
         "(a rerun resumes them)",
     )
-    run.add_argument(
+    journal = run.add_mutually_exclusive_group()
+    journal.add_argument(
         "--journal",
         metavar="FILE",
         help="journal of finished entities, for resuming (default: RESULTS.journal.jsonl)",
     )
-    run.add_argument("--no-journal", action="store_true", help="keep no journal (no resume)")
+    journal.add_argument("--no-journal", action="store_true", help="keep no journal (no resume)")
     run.add_argument(
         "--fresh", action="store_true", help="discard an existing journal and start over"
     )
@@ -263,32 +304,15 @@ def _add_estimate(commands: Any, parents: list[argparse.ArgumentParser], handler
 
 
 def _add_serve(commands: Any, handler: Handler) -> None:
+    from emmi_async.testing._cli import DESCRIPTION, add_arguments
+
     parser = commands.add_parser(
         "serve",
         help="run the reference server on 127.0.0.1 and print its test keys",
-        description="Run the EMMI reference server on 127.0.0.1 until Ctrl-C: deterministic "
-        "stand-in results, the three auth models, rate limits and fault injection. "
-        "Needs the server extra: pip install 'emmi-async[server]'.",
+        description=DESCRIPTION + " Same as: python -m emmi_async.testing.",
     )
     parser.set_defaults(handler=handler)
-    parser.add_argument("--port", type=int, default=8123, help="port (0: any free port)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the keys and faults")
-    parser.add_argument(
-        "--latency-ms", type=_non_negative, default=0.0, help="latency added to each request"
-    )
-    parser.add_argument(
-        "--error-rate",
-        type=_non_negative,
-        default=0.0,
-        help="fraction of requests answered 500/502/503 (0 to 1)",
-    )
-    parser.add_argument(
-        "--rate-limit",
-        type=int,
-        default=None,
-        metavar="N",
-        help="requests per second per key (default: effectively unlimited)",
-    )
+    add_arguments(parser)
 
 
 def _add_customers(

@@ -7,9 +7,7 @@ errors (raised as :class:`CliError`). ``--json`` prints the API's answer as JSON
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
-import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -138,44 +136,8 @@ def health(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def serve(args: argparse.Namespace, argv: list[str]) -> int:
-    """Run the reference server on loopback until Ctrl-C, after printing its keys."""
-    from emmi_async.testing.__main__ import build_server, parse_args
+    """Run the reference server on loopback until Ctrl-C, after printing its keys (the
+    launcher of ``python -m emmi_async.testing``, with the same flags)."""
+    from emmi_async.testing._cli import serve as run_server
 
-    server_argv = [
-        "--port",
-        str(args.port),
-        "--seed",
-        str(args.seed),
-        "--latency-ms",
-        str(args.latency_ms),
-        "--error-rate",
-        str(args.error_rate),
-    ]
-    if args.rate_limit is not None:
-        server_argv += ["--rate-limit", str(args.rate_limit)]
-    try:
-        server = build_server(parse_args(server_argv))
-        server.start()
-    except ImportError as exc:
-        raise CliError(
-            f"emmi serve needs the server extra ({exc.name or exc}): "
-            "pip install 'emmi-async[server]'"
-        ) from None
-    except (OSError, RuntimeError, ValueError) as exc:
-        raise CliError(f"the reference server did not start: {exc}") from None
-    try:
-        customer = server.keys.register_customer("default")
-        url = server.base_url
-        print(f"EMMI reference server on {url} (test keys, not secrets)")
-        print(f"  single-tenant key  {server.keys.single}")
-        print(f"  multi-tenant key   {server.keys.multi}  (any X-End-User-Id)")
-        print(f"  account key        {server.keys.account}  (X-Customer-ID: {customer})")
-        print("Try it from another shell:")
-        print(f"  export EMMI_BASE_URL={url} EMMI_API_KEY={server.keys.single}")
-        print("  emmi estimate examples/portfolio.csv -o results.csv")
-        print("Ctrl-C stops it.", flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            threading.Event().wait()
-    finally:
-        server.stop()
-    return EXIT_OK
+    return run_server(args, prog="emmi serve")

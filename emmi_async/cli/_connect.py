@@ -13,6 +13,12 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Literal
 
 from emmi_async import AsyncEmmi
+from emmi_async._exceptions import (
+    APIStatusError,
+    AuthenticationError,
+    BatchAbortedError,
+    PermissionDeniedError,
+)
 from emmi_async._settings import resolve_auth, resolve_base_url
 from emmi_async.auth import AccountCustomerAuth, MultiTenantAuth
 from emmi_async.cli._errors import CliError
@@ -20,7 +26,15 @@ from emmi_async.cli._errors import CliError
 if TYPE_CHECKING:
     from emmi_async.testing import ReferenceServer
 
-__all__ = ["MISSING_KEY", "AuthModel", "check_credentials", "make_reference_server", "open_client"]
+__all__ = [
+    "MISSING_KEY",
+    "AuthModel",
+    "check_credentials",
+    "credential_message",
+    "make_reference_server",
+    "open_client",
+    "refused_credentials",
+]
 
 AuthModel = Literal["single", "multi", "account"]
 
@@ -115,3 +129,71 @@ async def open_client(
         return
     async with _client(args, max_connections) as client:
         yield client
+
+
+def refused_credentials(error: BaseException | None) -> APIStatusError | None:
+    """The 401 or 403 behind ``error`` (an outcome's error, an aborted run's cause, or an
+    exception group holding one), else ``None``.
+
+    Either answer is about the credentials, not the entity: every later request gets it
+    too, so a command stops at the first one.
+    """
+    if error is None:
+        return None
+    if isinstance(error, (AuthenticationError, PermissionDeniedError)):
+        return error
+    if isinstance(error, BatchAbortedError):
+        return refused_credentials(error.cause)
+    for sub in getattr(error, "exceptions", ()):
+        found = refused_credentials(sub)
+        if found is not None:
+            return found
+    return None
+
+
+def _source(flag_value: object, flag: str, variable: str) -> str:
+    return flag if flag_value is not None else variable
+
+
+def _said(error: APIStatusError, key: str | None) -> str:
+    """What the service said, on one line, with the key masked should it echo it."""
+    message = error.error.get("message")
+    text = message if isinstance(message, str) and message else str(error)
+    text = " ".join(text.split())
+    if key:
+        text = text.replace(key, "***")
+    where = f"HTTP {error.status_code}"
+    if error.request_id:
+        where += f", request id {error.request_id}"
+    return f"{text} ({where})"
+
+
+def credential_message(error: APIStatusError, args: argparse.Namespace) -> str:
+    """The one message for a refused key (401) or a refused customer or end user (403):
+    which credential to check, and where it came from. Never the key itself."""
+    key = None if args.reference_server else _key(args)
+    said = _said(error, key)
+    key_source = _source(args.api_key, "--api-key", "EMMI_API_KEY")
+    if error.status_code == 401:
+        return (
+            f"the API refused the key: {said}.\nCheck the API key ({key_source}): the "
+            "service does not accept it. The run stopped."
+        )
+    auth = None
+    if key is not None:
+        try:
+            auth = resolve_auth(None, key, args.customer_id, args.end_user_id)
+        except (TypeError, ValueError):  # pragma: no cover - checked before the run
+            auth = None
+    if isinstance(auth, AccountCustomerAuth):
+        source = _source(args.customer_id, "--customer-id", "EMMI_CUSTOMER_ID")
+        what = (
+            f"the customer id {auth.customer_id} ({source}): it must be a customer of this "
+            "account key (see: emmi customers list)"
+        )
+    elif isinstance(auth, MultiTenantAuth):
+        source = _source(args.end_user_id, "--end-user-id", "EMMI_END_USER_ID")
+        what = f"the end-user id {auth.end_user_id!r} ({source}): this key may not act for it"
+    else:
+        what = f"the API key ({key_source}): it is not allowed to make this call"
+    return f"the API refused access: {said}.\nCheck {what}. The run stopped."

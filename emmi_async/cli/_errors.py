@@ -9,9 +9,10 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 """The command ran, but some entities failed (or the service said no)."""
 EXIT_USAGE = 2
-"""Bad arguments, an unreadable or malformed input, missing credentials: nothing was sent."""
+"""Bad arguments, an unreadable or malformed input, missing credentials: nothing was sent.
+Also refused credentials (401, 403): the run stopped at the first refusal."""
 EXIT_INTERRUPTED = 130
-"""Stopped by Ctrl-C (SIGINT)."""
+"""Stopped by Ctrl-C (SIGINT) or SIGTERM: the summary was printed, the journal kept."""
 
 
 class CliError(Exception):

@@ -1,8 +1,10 @@
-"""What ``emmi estimate`` knows of each analysis endpoint: options, entity shape, columns.
+"""What ``emmi estimate`` knows of each analysis endpoint: its client method, options and
+result columns.
 
-An :class:`Operation` completes a :class:`SourceEntity` for its endpoint (scenarios,
-method, projection years, targets, the placing of projected rows) and flattens a result
-into output rows, one per entity-year (climate risk: one per entity-year-scenario).
+``emmi estimate`` runs on the table path (:mod:`emmi_async.frames`: its checks, its
+result columns per endpoint). :attr:`Operation.rows` flattens a result *model* into the
+same rows, one per entity-year (climate risk: one per entity-year-scenario): the tests
+of the table path use it as the object path's reference.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from functools import partial
 from typing import Any, Literal
 
 from emmi_async import AsyncEmmi
-from emmi_async.cli._portfolio import RowProblem, SourceEntity
 from emmi_async.models import ANALYSES, AnalysisSpec
 from emmi_async.resources._methods import analysis_method
 
@@ -34,8 +35,7 @@ STATUS_COLUMNS: tuple[tuple[str, ColumnType], ...] = (("status", "str"), ("error
 
 @dataclass(frozen=True)
 class OperationOptions:
-    """The command-line options that complete entities; for JSON Lines they are defaults
-    (an entity's own field wins)."""
+    """The command-line options of an endpoint, for every entity."""
 
     scenarios: tuple[str, ...] = ()
     method: str | None = None
@@ -66,32 +66,6 @@ class Operation:
     @property
     def all_columns(self) -> tuple[tuple[str, ColumnType], ...]:
         return COMMON_COLUMNS + self.columns + STATUS_COLUMNS
-
-    def shape(self, source: SourceEntity, options: OperationOptions, display: str) -> None:
-        """Complete ``source.entity`` for this endpoint; add problems for misplaced rows."""
-        entity = source.entity
-        if source.projected:
-            if self.projected_field is None:
-                for line in source.projected_lines:
-                    source.problems.append(
-                        RowProblem(
-                            display,
-                            line,
-                            "projected",
-                            f"{self.name} takes no projected years (only "
-                            "climate-risk-projections and temperature-alignment-projections)",
-                        )
-                    )
-            else:
-                entity[self.projected_field] = source.projected
-        if "scenario" in self.uses and options.scenarios:
-            entity.setdefault("scenarios", list(options.scenarios))
-        if "method" in self.uses:
-            entity.setdefault("method", options.method or "monte_carlo")
-        if "projection_year" in self.uses and options.projection_years:
-            entity.setdefault("projection_years", list(options.projection_years))
-        if "target" in self.uses and options.targets:
-            entity.setdefault("targets", [dict(target) for target in options.targets])
 
 
 def _get(obj: Any, *names: str) -> Any:

@@ -40,6 +40,7 @@ class RichReporter:
         self._progress: Progress | None = None
         self._task: TaskID | None = None
         self._last = 0.0
+        self._done = 0
 
     def start(self, total: int | None, description: str) -> None:
         self._console.print(Text(description, style="bold"), highlight=False)
@@ -60,6 +61,7 @@ class RichReporter:
         progress, task = self._progress, self._task
         if progress is None or task is None:
             return
+        done = self._done = max(self._done, done, stats.done if stats is not None else 0)
         now = self._console.get_time()
         total = progress.tasks[0].total
         if now - self._last < _MIN_INTERVAL and done != total:
@@ -68,6 +70,9 @@ class RichReporter:
         retries = stats.retries if stats is not None else 0
         throttled = stats.throttled if stats is not None else 0
         progress.update(task, completed=done, retries=retries, throttled=throttled)
+
+    def settled(self, stats: BatchStats) -> None:
+        self.update(self._done, stats)
 
     def note(self, text: str) -> None:
         self._console.print(Text(text, style="yellow"), highlight=False, soft_wrap=True)

@@ -6,10 +6,11 @@ Its own module so that the reporters (:mod:`emmi_async.cli._progress`, and
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["STATUSES", "Summary"]
+__all__ = ["MAX_PROBLEMS", "STATUSES", "Summary"]
 
 STATUSES = {
     "ok": "succeeded",
@@ -18,6 +19,9 @@ STATUSES = {
     "error": "transient, deadline or interrupted: a rerun retries",
 }
 """Output statuses and what each means."""
+
+MAX_PROBLEMS = 1000
+"""Failed entities listed in the ``--json`` summary; the rest are counted."""
 
 
 @dataclass
@@ -34,6 +38,39 @@ class Summary:
     stats: dict[str, Any] = field(default_factory=dict)
     interrupted: bool = False
     exit_code: int = 0
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    problems_not_listed: int = 0
+
+    @property
+    def failed(self) -> int:
+        """Entities so far whose status is not ``ok``."""
+        return sum(count for status, count in self.status.items() if status != "ok")
+
+    def add_problem(
+        self,
+        identifier: str | None,
+        status: str,
+        error: str,
+        problems: Iterable[tuple[int | None, str, str]] = (),
+        first_line: int | None = None,
+    ) -> None:
+        """List a failed entity for ``--json``: its ``status``, ``error`` cell and
+        ``(line, field, message)`` problems; the first :data:`MAX_PROBLEMS`, then a count."""
+        if len(self.problems) >= MAX_PROBLEMS:
+            self.problems_not_listed += 1
+            return
+        self.problems.append(
+            {
+                "identifier": identifier,
+                "first_line": first_line,
+                "status": status,
+                "error": error,
+                "problems": [
+                    {"line": line, "field": field, "message": message}
+                    for line, field, message in problems
+                ],
+            }
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The summary as printed by ``--json``."""
@@ -48,6 +85,8 @@ class Summary:
             "stats": dict(self.stats),
             "interrupted": self.interrupted,
             "exit_code": self.exit_code,
+            "problems": list(self.problems),
+            "problems_not_listed": self.problems_not_listed,
         }
 
     def lines(self) -> list[tuple[str, str]]:

@@ -20,7 +20,7 @@ except ImportError as _missing:  # pragma: no cover - depends on the environment
         "portfolio tables need the 'frames' extra: pip install 'emmi-async[frames]'"
     ) from _missing
 
-from emmi_async._exceptions import AuthenticationError
+from emmi_async._exceptions import AuthenticationError, PermissionDeniedError
 from emmi_async.auth import AccountCustomerAuth, MultiTenantAuth
 from emmi_async.batch._runner import client_of, deliveries
 from emmi_async.batch._watch import Progress
@@ -178,9 +178,7 @@ class _Results:
         output = OUTPUTS[spec.name]
         rules = RULES[spec.name]
         checked = _check_options(spec, rules, options)
-        self._operation = TableOperation(
-            spec, output, keep_bodies=extra or runner.journal_path is not None
-        )
+        self._operation = TableOperation(spec, output, keep_bodies=extra)
         self._book = ResultBook(self._operation, extra=extra, flush=flush)
         attribution = _attribution_column(runner)
         source = TableSource(frames, self._operation, rules, checked, attribution, self._book)
@@ -212,8 +210,10 @@ class _Results:
             if last >= 0:
                 run.window.release()
             broken = run.broken
-            if broken is not None and isinstance(broken.cause, AuthenticationError):
-                raise broken.cause  # a refused key ends the run at once
+            if broken is not None and isinstance(
+                broken.cause, (AuthenticationError, PermissionDeniedError)
+            ):
+                raise broken.cause  # refused credentials end the run at once
             rows = book.take()
             if rows is not None:
                 yield rows

@@ -10,6 +10,7 @@ column checks, except its JSON bytes in the chunk being sent.
 from __future__ import annotations
 
 import bisect
+import sys
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -32,6 +33,7 @@ from emmi_async.frames._encode import (
     prepare_frame,
 )
 from emmi_async.frames._layout import Output
+from emmi_async.frames._seen import SeenHashes
 from emmi_async.models import AnalysisSpec
 
 __all__ = ["ResultBook", "TableOperation", "TablePayload", "TableSource", "status_of"]
@@ -109,10 +111,15 @@ class TableOperation:
         return TablePayload(parsed, body if self.keep_bodies else None)
 
     def journal_results(self, payload: Any) -> list[Any]:
+        """The results to journal: the body's own when it is kept (``extra``: unknown
+        fields too), else what the table needs of them, encoded from the parsed columns
+        in compiled code (no Python object per result field)."""
         assert isinstance(payload, TablePayload)
-        assert payload.body is not None
-        results = orjson.loads(payload.body).get("results")
-        return list(results)
+        if payload.body is not None:
+            results = orjson.loads(payload.body).get("results")
+            return list(results)
+        texts = payload.parsed.explode().struct.json_encode()
+        return [orjson.Fragment(text) for text in texts.to_list()]
 
     def result_from_json(self, data: Any) -> Any:
         return data
@@ -157,7 +164,7 @@ class TableSource:
         self._options = dict(options)
         self._attribution = attribution
         self._book = book
-        self._seen = pl.Series("seen", [], dtype=pl.UInt64)
+        self._seen = SeenHashes()
         """64-bit hashes of the identifiers of earlier frames (a stream's repeat check):
         8 bytes per entity, a million entities in 8 MB."""
 
@@ -212,13 +219,13 @@ class TableSource:
         bodies = entities["body"].to_list()
         groups = entities["group"].to_list()
         hashes = entities["identifier"].hash()
-        repeated = (
-            hashes.is_in(self._seen.implode()).to_list() if self._seen.len() else [False] * count
-        )
-        self._seen.append(hashes)
-        if self._seen.n_chunks() > 64:
-            self._seen = self._seen.rechunk()
-        flagged_rows = _rows_of_flagged(prepared) if entities["flagged"].any() else {}
+        repeated = self._seen.repeated(hashes).to_list() if len(self._seen) else [False] * count
+        self._seen.add(hashes)
+        flagged = bool(entities["flagged"].any())
+        if not flagged and not any(repeated) and self._one_group(run, groups):
+            run.add_many(identifiers, bodies, groups[0] if groups else None)
+            return
+        flagged_rows = _rows_of_flagged(prepared) if flagged else {}
         for position in range(count):
             index = run.take_index()
             identifier = identifiers[position]
@@ -243,6 +250,19 @@ class TableSource:
                 run.settle_early(index, identifier, exc)
                 continue
             run.add(index, identifier, body, group)
+
+    def _one_group(self, run: Run, groups: Sequence[str | None]) -> bool:
+        """Whether every entity is in the same group, one the run can send for."""
+        if not groups:
+            return True
+        first = groups[0]
+        if groups.count(first) != len(groups):
+            return False
+        try:
+            run.client_for(first)
+        except ValueError:
+            return False
+        return True
 
     def _look_closer(
         self, run: Run, index: int, identifier: str | None, rows: list[dict[str, Any]]
@@ -378,7 +398,12 @@ class ResultBook:
         self._bases.append(base)
 
     def message(self, index: int, text: str) -> None:
+        """Keep the message of an entity the table path failed itself (a bad row...)."""
         self._messages[index] = text
+
+    def message_of(self, index: int) -> str | None:
+        """The message kept for entity ``index`` by :meth:`message`, if any."""
+        return self._messages.get(index)
 
     def add(self, parts: Sequence[Settled]) -> None:
         """Take settled parts; their rows come out of :meth:`take`."""
@@ -473,8 +498,17 @@ class ResultBook:
 
     def _close(self, indexes: Sequence[int]) -> None:
         """Count settled entities; forget a frame's rows once all of its are settled."""
+        frames, bases = self._frames, self._bases
+        frame: _Frame | None = None
+        low = high = 0
         for index in indexes:
-            self._frame_of(index).open -= 1
+            if not low <= index < high:  # a part's indexes mostly share one frame
+                position = bisect.bisect_right(bases, index) - 1
+                frame = frames[position]
+                low = frame.base
+                high = bases[position + 1] if position + 1 < len(bases) else sys.maxsize
+            assert frame is not None
+            frame.open -= 1
         while self._frames and self._frames[0].open <= 0:
             self._frames.pop(0)
             self._bases.pop(0)

@@ -26,8 +26,6 @@ from emmi_async._retry import (
     server_wait,
 )
 from emmi_async.batch import BatchAbortedError, BatchDeadlineError
-from emmi_async.cli._mapping import describe_failure
-from emmi_async.cli._portfolio import SourceEntity
 from emmi_async.frames import status_of
 
 KINDS = ("split", "refused_key", "permanent", "rate_limited", "transient", "local")
@@ -134,15 +132,11 @@ def _status_error(status: int, headers: dict[str, str] | None = None) -> Excepti
     return make_status_error(response)
 
 
-def _source() -> SourceEntity:
-    return SourceEntity("E1", {"entity_info": {"identifier": "E1"}, "data": []}, 2)
-
-
-# error -> (pipeline retries it, runner's kind, CLI status, table status)
+# error -> (pipeline retries it, runner's kind, status in tables and the CLI's results)
 TABLE: list[tuple[str, Exception, bool, str, str]] = [
     ("400", _status_error(400), False, "permanent", "rejected"),
     ("401", _status_error(401), False, "refused_key", "error"),
-    ("403", _status_error(403), False, "permanent", "rejected"),
+    ("403", _status_error(403), False, "refused_key", "error"),
     ("404", _status_error(404), False, "permanent", "rejected"),
     ("408", _status_error(408), True, "transient", "error"),
     ("409", _status_error(409), False, "permanent", "rejected"),
@@ -176,7 +170,6 @@ def test_every_layer_reads_an_error_the_same_way(
     assert error_kind(error) == kind
     assert is_permanent(error) == (status == "rejected")
     assert status_of(error) == status
-    assert describe_failure(_source(), error, "portfolio.csv").status == status
 
 
 def test_the_server_wait_is_read_from_any_error() -> None:

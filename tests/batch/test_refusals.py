@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from emmi_async import EntityValidationError
-from emmi_async._exceptions import ValidationError
+from emmi_async._exceptions import BatchAbortedError, PermissionDeniedError, ValidationError
 from emmi_async.testing import ReferenceServer
 
 from ._support import (
@@ -147,3 +148,26 @@ async def test_payload_too_large_and_a_refused_entity() -> None:
     assert [o.index for o in report.failures] == [5]
     assert isinstance(report.failures[0].error, ValidationError)
     assert all(risk_ok(o) for o in report.outcomes if o.index != 5)
+
+
+async def test_a_forbidden_customer_aborts_and_is_not_journaled(tmp_path: Path) -> None:
+    """403 is about the credentials, as 401 is: the run stops sending, and nothing is
+    journaled as refused, so a rerun with the right customer sends every entity."""
+    journal = tmp_path / "run.jsonl"
+    server = ReferenceServer()
+    stranger = "00000000-0000-0000-0000-000000000007"
+    async with server:
+        async with server.client("account", customer_id=stranger) as client:
+            runner = client.batch(
+                client.emissions.estimate, chunk_size=5, max_concurrency=2, journal=journal
+            )
+            report = await runner.run(entity(i) for i in range(100))
+        assert report.stats.requests <= 4  # not one per chunk
+        assert all(not outcome.ok for outcome in report.outcomes)
+        assert any(isinstance(o.error, PermissionDeniedError) for o in report.outcomes)
+        assert any(isinstance(o.error, BatchAbortedError) for o in report.outcomes)
+        async with server.client("account") as client:
+            runner = client.batch(client.emissions.estimate, chunk_size=5, journal=journal)
+            again = await runner.run(entity(i) for i in range(100))
+    assert again.stats.resumed == 0
+    assert all(outcome.ok for outcome in again.outcomes)

@@ -43,7 +43,7 @@ def test_quick_start_as_a_subprocess(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 1, done.stderr  # the deliberate bad rows
-    assert "examples/portfolio.csv:371: revenue: not a number 'n/a'" in done.stderr
+    assert "examples/portfolio.csv:371: revenue: expected a number, got string 'n/a'" in done.stderr
     assert "1,994" in done.stderr
     assert "Entities/s" in done.stderr
     rows = read_csv(out)

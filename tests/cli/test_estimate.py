@@ -93,18 +93,19 @@ def test_bad_rows_are_reported_with_file_line_and_field(
     )
     err = capsys.readouterr().err
     for message in (
-        "portfolio.csv:371: revenue: not a number 'n/a'",
+        "portfolio.csv:371: revenue: expected a number, got string 'n/a'",
         "portfolio.csv:1041: year: must be between 1990 and 2100, got 2150",
         "portfolio.csv:1928: revenue: must not be negative",
         "portfolio.csv:2737: scope3: not accepted for property entities",
         "portfolio.csv:3727: scope1: not accepted for debt entities",
-        "portfolio.csv:4597: financials: revenue or total_assets is required",
+        "portfolio.csv: PR-01851: 422 entity 1850 refused: data[2].financials: revenue or "
+        "total_assets is required",
     ):
         assert message in err
     rows = read_csv(tmp_path / "r.csv")
     bad = [r for r in rows if r["identifier"] == "EQ-00151"]
     assert bad
-    assert all(r["error"] == "line 371: revenue: not a number 'n/a'" for r in bad)
+    assert all(r["error"] == "line 371: revenue: expected a number, got string 'n/a'" for r in bad)
 
 
 def test_row_level_problems(
@@ -114,31 +115,28 @@ def test_row_level_problems(
     path.write_text(
         "identifier,name,year,revenue,asset_type,sector\n"
         "A,Alpha,2022,100,equity,Energy\n"
-        "A,Other,2023,100,,\n"  # name differs from the entity's first row
+        "A,,2023,100,,\n"  # entity fields on one row are enough
         ",,2022,100,equity,\n"  # no identifier
         "B,Beta,20x2,100,equity,\n"  # year not a number
         "C,Gamma,2022,1e400,equity,\n"  # not finite
-        "D,Delta,2022,5,equity,,extra\n"  # a cell too many
         "E,Eps,2022,5,equity,Energy\n",
         encoding="utf-8",
     )
     assert main(["estimate", str(path), "-o", str(tmp_path / "o.csv"), "--reference-server"]) == 1
     err = capsys.readouterr().err
-    assert "p.csv:3: name: 'Other' differs from the entity's first row (line 2: 'Alpha')" in err
     assert "p.csv:4: identifier: required" in err
-    assert "p.csv:5: year: not a whole year '20x2'" in err
-    assert "p.csv:6: revenue: not a finite number '1e400'" in err
-    assert "p.csv:7: (row): 7 cells, but the header names 6 columns" in err
+    assert "p.csv:5: year: expected an integer, got string '20x2'" in err
+    assert "p.csv:6: revenue: must be a finite number, got inf" in err
     rows = read_csv(tmp_path / "o.csv")
     assert [(r["identifier"], r["status"]) for r in rows] == [
-        ("A", "invalid"),
-        ("A", "invalid"),
+        ("A", "ok"),
+        ("A", "ok"),
         ("", "invalid"),
         ("B", "invalid"),
         ("C", "invalid"),
-        ("D", "invalid"),
         ("E", "ok"),
     ]
+    assert rows[3]["error"] == "line 5: year: expected an integer, got string '20x2'"
 
 
 # -- --strict --------------------------------------------------------------------------------
@@ -150,7 +148,7 @@ def test_strict_sends_nothing_when_a_row_is_bad(
     out = tmp_path / "r.csv"
     assert estimate(EXAMPLE, "-o", out, "--strict") == 2
     err = capsys.readouterr().err
-    assert "portfolio.csv:371: revenue: not a number 'n/a'" in err
+    assert "portfolio.csv:371: revenue: expected a number, got string 'n/a'" in err
     assert "portfolio.csv:2737: scope3: not accepted for property entities" in err
     assert "--strict: 5 problem(s) in 5 of 2000 entities; nothing was sent" in err
     assert requests_served(server) == 0
@@ -223,16 +221,20 @@ def test_jsonl_bad_lines(
         "entity_info": {"identifier": "N", "asset_type": "equity"},
         "data": [{"year": 2022, "financials": {"revenue": -5.0}}],
     }
-    source.write_text(
-        orjson.dumps(good).decode() + "\n{not json\n[1]\n" + orjson.dumps(neg).decode() + "\n"
-    )
+    lines = [orjson.dumps(good).decode(), orjson.dumps(neg).decode()]
+    source.write_text("\n".join(lines) + "\n")
     assert estimate(source, "-o", tmp_path / "o.csv") == 1
-    err = capsys.readouterr().err
-    assert "bad.jsonl:2: (line): not valid JSON" in err
-    assert "bad.jsonl:3: (line): expected a JSON object, got list" in err
-    assert "bad.jsonl:4: data[0].financials.revenue: must not be negative, got -5.0" in err
+    assert "bad.jsonl:2: revenue: must not be negative, got -5.0" in capsys.readouterr().err
     statuses = [r["status"] for r in read_csv(tmp_path / "o.csv")]
-    assert statuses == ["ok", "invalid", "invalid", "invalid"]
+    assert statuses == ["ok", "invalid"]
+    # a line that is not a JSON object stops the command before anything is sent
+    source.write_text(lines[0] + "\n{not json\n")
+    assert estimate(source, "-o", tmp_path / "p.csv") == 2
+    assert "bad.jsonl:2: not valid JSON" in capsys.readouterr().err
+    source.write_text(lines[0] + "\n[1]\n")
+    assert estimate(source, "-o", tmp_path / "p.csv") == 2
+    assert "bad.jsonl:2: expected a JSON object, got list" in capsys.readouterr().err
+    assert not (tmp_path / "p.csv").exists()
 
 
 def test_parquet_in_and_out_match_csv(
@@ -279,7 +281,7 @@ def test_parquet_row_numbers_in_messages(
         source,
     )
     assert estimate(source, "-o", tmp_path / "o.jsonl") == 1
-    assert "p.parquet:2: revenue: not a number 'abc'" in capsys.readouterr().err
+    assert "p.parquet:2: revenue: expected a number, got string 'abc'" in capsys.readouterr().err
 
 
 # -- other operations ------------------------------------------------------------------------
@@ -422,8 +424,9 @@ def test_usage_errors(
 def test_input_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad_header = tmp_path / "h.csv"
     bad_header.write_text("identifier,year,scope_1\nA,2022,1\n")
-    assert estimate(bad_header, "-o", tmp_path / "r.csv") == 2
-    assert "unknown column(s) 'scope_1'" in capsys.readouterr().err
+    assert estimate(bad_header, "-o", tmp_path / "r.csv") == 1  # a warning, not an error
+    assert "warning: " in (err := capsys.readouterr().err)
+    assert "ignoring unknown column(s) 'scope_1'" in err
     assert estimate(tmp_path / "missing.csv", "-o", tmp_path / "r.csv") == 2
     assert "no such file" in capsys.readouterr().err
     assert estimate(bad_header, "-o", tmp_path / "r.xlsx") == 2
@@ -462,3 +465,32 @@ def test_plain_progress_without_rich(
     assert "60/60 (100%)" in err
     assert "Summary" in err
     assert "ok" in err
+
+
+def test_the_cli_columns_are_the_table_paths() -> None:
+    from emmi_async.cli._portfolio import COLUMNS
+    from emmi_async.frames import INPUT_COLUMNS
+
+    assert COLUMNS == INPUT_COLUMNS
+
+
+def test_parquet_panel_is_regrouped(tmp_path: Path, server: ReferenceServer) -> None:
+    """A Parquet file whose entities interleave (sorted by year) gives each identifier's
+    rows to one entity, and messages name the rows of the file as given."""
+    rows = read_csv(EXAMPLE)
+    by_year = sorted(rows, key=lambda row: row["year"])
+    columns = {name: [row[name] or None for row in by_year] for name in rows[0]}
+    source = tmp_path / "panel.parquet"
+    pq.write_table(pa.table(columns), source)
+    assert estimate(EXAMPLE, "-o", tmp_path / "a.csv", "-q") == 1
+    assert estimate(source, "-o", tmp_path / "b.csv", "-q") == 1
+    expected = read_csv(tmp_path / "a.csv")
+    got = read_csv(tmp_path / "b.csv")
+    assert len({r["identifier"] for r in got}) == 2000
+    key = ("identifier", "year", "scope1", "scope2", "scope3", "status")
+    assert sorted(tuple(r[k] for k in key) for r in got) == sorted(
+        tuple(r[k] for k in key) for r in expected
+    )
+    number = 1 + next(i for i, r in enumerate(by_year) if r["revenue"] == "n/a")
+    bad = next(r for r in got if r["identifier"] == "EQ-00151")
+    assert bad["error"] == f"line {number}: revenue: expected a number, got string 'n/a'"

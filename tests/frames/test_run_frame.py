@@ -3,6 +3,7 @@ path, whatever the frame library, the operation or the order of the rows."""
 
 from __future__ import annotations
 
+import itertools
 import random
 from typing import Any
 
@@ -12,7 +13,7 @@ import pyarrow as pa
 import pytest
 
 from emmi_async import Emmi
-from emmi_async._exceptions import AuthenticationError
+from emmi_async._exceptions import AuthenticationError, PermissionDeniedError
 from emmi_async.cli._operations import OPERATIONS
 from emmi_async.testing import ReferenceServer
 
@@ -161,6 +162,19 @@ async def test_a_refused_key_ends_the_run_at_once() -> None:
     assert stats.requests <= 8  # not one per chunk
 
 
+async def test_a_forbidden_customer_ends_the_run_at_once() -> None:
+    rows = portfolio_rows(300, years=1)
+    stranger = "00000000-0000-0000-0000-000000000007"
+    server = ReferenceServer()
+    async with server, server.client("account", customer_id=stranger) as client:
+        runner = client.batch(client.emissions.estimate, chunk_size=10, max_concurrency=4)
+        with pytest.raises(PermissionDeniedError):
+            await runner.run_frame(frame(rows))
+        stats = runner.stats
+    assert stats is not None
+    assert stats.requests <= 8  # not one per chunk
+
+
 async def test_options_are_checked_before_anything_is_sent() -> None:
     rows = portfolio_rows(3)
     async with ReferenceServer() as server, server.client() as client:
@@ -225,3 +239,21 @@ async def test_a_row_without_identifier_before_the_last_entitys_row_keeps_it_who
     by_identifier = {row["identifier"]: row["status"] for row in table.to_dicts()}
     assert by_identifier["E2"] in ("ok", "rejected")  # sent once, not reported as repeated
     assert table.filter(pl.col("identifier").is_null())["status"].to_list() == ["invalid"]
+
+
+async def test_frames_fill_whole_chunks_across_frame_boundaries() -> None:
+    # 3 + 11 + 6 entities with chunks of 4: a frame's last partial chunk is completed by
+    # the next frame's entities, so 20 entities go out in 5 full requests.
+    rows = portfolio_rows(20)
+    cuts = [0, 9, 42, 60]  # 3 rows per entity
+    frames = [frame(rows[start:end]) for start, end in itertools.pairwise(cuts)]
+    async with ReferenceServer() as server, server.client() as client:
+        runner = client.batch(client.emissions.estimate, chunk_size=4)
+        pieces = [piece async for piece in runner.stream_frames(frames)]
+        stats = runner.stats
+    assert stats is not None
+    assert (stats.entities, stats.succeeded, stats.requests) == (20, 20, 5)
+    table = pl.concat(pieces)
+    assert table["identifier"].unique().len() == 20
+    assert table.height == 60
+    assert set(table["status"].to_list()) == {"ok"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import signal
 import socket
 import subprocess
@@ -100,9 +101,10 @@ def test_cli_runs_the_server_until_interrupted() -> None:
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
         try:
             assert process.stdout is not None
-            lines = [process.stdout.readline() for _ in range(5)]
-            base_url = lines[1].split()[-1]
-            single_key = lines[3].split()[-1]
+            lines = [process.stdout.readline() for _ in range(4)]
+            base_url = lines[0].split(" on ", 1)[1].split()[0]
+            single_key = lines[1].split()[-1]
+            assert lines[1].startswith("  single-tenant key")
             response = httpx.post(
                 f"{base_url}/emissions-estimates",
                 json=[equity([year(2023, revenue=1e6)])],
@@ -113,6 +115,51 @@ def test_cli_runs_the_server_until_interrupted() -> None:
         finally:
             process.send_signal(signal.SIGINT)
             assert process.wait(timeout=20) == 0
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_cli_accepts_a_given_key_and_stops_on_sigterm() -> None:
+    own = "sk_test_multi_Own0Key1Here2_ab12"
+    command = [sys.executable, "-m", "emmi_async.testing", "--port", "0", "--accept-key", own]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None
+            base_url = process.stdout.readline().split(" on ", 1)[1].split()[0]
+            headers = {"X-API-Key": own, "X-End-User-Id": "desk_1"}
+            entities = [equity([year(2023, revenue=1e6)])]
+            url = f"{base_url}/emissions-estimates"
+            assert httpx.post(url, json=entities, headers=headers).status_code == 200
+            headers["X-API-Key"] = own[:-1] + "3"
+            assert httpx.post(url, json=entities, headers=headers).status_code == 401
+        finally:
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=20) == 0
+
+
+def test_both_launchers_take_the_same_flags() -> None:
+    """``emmi serve`` and ``python -m emmi_async.testing`` are one launcher."""
+    from emmi_async.cli._args import build_parser
+    from emmi_async.testing._cli import add_arguments
+
+    def flags(parser: argparse.ArgumentParser) -> set[str]:
+        return {flag for action in parser._actions for flag in action.option_strings}
+
+    emmi = build_parser(
+        dict.fromkeys(
+            ("estimate", "serve", "customers_create", "customers_list", "usage", "health"),
+            lambda args, argv: 0,
+        )
+    )
+    commands = next(a for a in emmi._actions if isinstance(a, argparse._SubParsersAction))
+    serve = commands.choices["serve"]
+    alone = argparse.ArgumentParser()
+    add_arguments(alone)
+    assert flags(serve) == flags(alone)
+    assert {"--canned", "--rate-429", "--accept-key", "--latency-ms"} <= flags(serve)
+    given = ["--port", "0", "--error-rate", "0.3", "--rate-limit", "0", "--seed", "2"]
+    assert vars(serve.parse_args(given)) | {"handler": None} == vars(parse_args(given)) | {
+        "handler": None
+    }
 
 
 def test_cli_refuses_impossible_fault_rates(capsys: pytest.CaptureFixture[str]) -> None:

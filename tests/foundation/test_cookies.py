@@ -1,0 +1,48 @@
+"""The API sets no cookies: the SDK's own clients keep none; a caller's http_client does."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from emmi_async import AsyncEmmi, SingleTenantAuth
+
+pytestmark = pytest.mark.anyio
+
+KEY = "sk_test_single_abcdefghijklmn_abcd"
+BASE_URL = "http://emmi.test/api/v1"
+
+
+def _handler(seen: list[httpx.Request]) -> httpx.MockTransport:
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        period = {"start": "2024-01-01", "end": "2024-01-31"}
+        return httpx.Response(
+            200,
+            headers={"set-cookie": "session=abc; Path=/"},
+            json={"period": period, "requests": 0, "entities": 0},
+        )
+
+    return httpx.MockTransport(handler)
+
+
+async def test_a_set_cookie_answer_is_not_sent_back() -> None:
+    seen: list[httpx.Request] = []
+    async with AsyncEmmi(
+        auth=SingleTenantAuth(KEY), base_url=BASE_URL, transport=_handler(seen)
+    ) as client:
+        await client.usage.get(start="2024-01-01", end="2024-01-31")
+        await client.usage.get(start="2024-01-01", end="2024-01-31")
+    assert len(seen) == 2
+    assert "cookie" not in seen[1].headers
+
+
+async def test_a_callers_http_client_keeps_its_cookies() -> None:
+    seen: list[httpx.Request] = []
+    async with (
+        httpx.AsyncClient(transport=_handler(seen)) as http,
+        AsyncEmmi(auth=SingleTenantAuth(KEY), base_url=BASE_URL, http_client=http) as client,
+    ):
+        await client.usage.get(start="2024-01-01", end="2024-01-31")
+        await client.usage.get(start="2024-01-01", end="2024-01-31")
+    assert seen[1].headers.get("cookie") == "session=abc"
