@@ -26,16 +26,20 @@ __all__ = ["ClientsPlugin", "PartitionTask", "close_clients", "gate_for", "clien
 _LOCK = threading.Lock()
 _CLIENTS: dict[ClientSettings, Any] = {}
 _GATES: dict[str, DaskGate] = {}
+clients_made = 0
+"""How many clients this process has made (one per settings, unless closed meanwhile)."""
 
 
 def client_for(settings: ClientSettings) -> Any:
     """This process's blocking :class:`~emmi_async.Emmi` for ``settings`` (made once)."""
+    global clients_made
     with _LOCK:
         client = _CLIENTS.get(settings)
         if client is None or client.is_closed:
             from emmi_async.sync import Emmi
 
             client = _CLIENTS[settings] = Emmi(**settings.client_kwargs())
+            clients_made += 1
         return client
 
 

@@ -178,10 +178,10 @@ def test_the_key_is_not_in_the_graph(served: Served, client: Any) -> None:
     assert "Secret('***')" in repr(emmi_dask.Secret(served.key))
 
 
-def _client_ids() -> list[int]:
+def _client_ids() -> tuple[int, list[int]]:
     from emmi_async.dask import _worker
 
-    return [id(client) for client in _worker._CLIENTS.values()]
+    return _worker.clients_made, [id(client) for client in _worker._CLIENTS.values()]
 
 
 def test_one_client_per_worker_reused_across_partitions_and_runs(
@@ -194,7 +194,7 @@ def test_one_client_per_worker_reused_across_partitions_and_runs(
     # No client made or closed by the second run (one per worker and settings: earlier
     # tests with other settings left theirs).
     assert client.run(_client_ids) == first
-    assert any(first.values())
+    assert any(ids for _, ids in first.values())
 
 
 def test_a_worker_killed_mid_run_still_gives_one_status_per_entity(
