@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, overload
 
 from emmi_async._base_client import BaseClient
-from emmi_async.batch import BatchEvent, BatchRunner
+from emmi_async.batch import BatchEvent, BatchRunner, Gate
 from emmi_async.models import HazardRisk
 from emmi_async.resources import (
     ClimateRiskResource,
@@ -124,6 +124,7 @@ class AsyncEmmi(BaseClient):
         journal: str | os.PathLike[str] | None = None,
         attribute: Callable[[Any], Any] | str | None = None,
         on_progress: Callable[[BatchEvent], object] | None = None,
+        gate: Gate | None = None,
     ) -> BatchRunner[ResultT]: ...
 
     @overload
@@ -142,6 +143,7 @@ class AsyncEmmi(BaseClient):
         journal: str | os.PathLike[str] | None = None,
         attribute: Callable[[Any], Any] | str | None = None,
         on_progress: Callable[[BatchEvent], object] | None = None,
+        gate: Gate | None = None,
     ) -> BatchRunner[HazardRisk]: ...
 
     def batch(
@@ -159,6 +161,7 @@ class AsyncEmmi(BaseClient):
         journal: str | os.PathLike[str] | None = None,
         attribute: Callable[[Any], Any] | str | None = None,
         on_progress: Callable[[BatchEvent], object] | None = None,
+        gate: Gate | None = None,
     ) -> BatchRunner[Any]:
         """A :class:`~emmi_async.BatchRunner` of ``operation`` over this client's pool.
 
@@ -192,6 +195,10 @@ class AsyncEmmi(BaseClient):
                 item (the field is taken out before sending). Items are grouped per value.
             on_progress: called with a :class:`~emmi_async.BatchEvent` as the run goes
                 (in the event loop: it must be quick and must not block).
+            gate: a budget shared with other runs, maybe in other processes (see
+                :class:`emmi_async.batch.Gate`; ``emmi_async.dask`` passes one):
+                each request also holds one of its leases, and a 429 pause is published
+                to it. Default ``None``: this run's limits only.
         """
         return BatchRunner(
             self,
@@ -207,4 +214,5 @@ class AsyncEmmi(BaseClient):
             journal=journal,
             attribute=attribute,
             on_progress=on_progress,
+            gate=gate,
         )

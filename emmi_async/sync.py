@@ -28,7 +28,7 @@ from emmi_async._settings import HttpBackend
 from emmi_async._sync_support import SyncClient, SyncIterator, SyncWrapper, async_operation
 from emmi_async._types import NOT_GIVEN, NotGiven
 from emmi_async.auth import AuthScope, EmmiAuth
-from emmi_async.batch import BatchEvent
+from emmi_async.batch import BatchEvent, Gate
 from emmi_async.batch._outcome import BatchReport, BatchStats, Outcome
 from emmi_async.batch._runner import BatchRunner, FrameStream, OutcomeStream
 from emmi_async.batch._watch import Progress
@@ -240,6 +240,7 @@ class Emmi(SyncClient[AsyncEmmi]):
         journal: str | os.PathLike[str] | None = None,
         attribute: Callable[[Any], Any] | str | None = None,
         on_progress: Callable[[BatchEvent], object] | None = None,
+        gate: Gate | None = None,
     ) -> SyncBatchRunner[ResultT]: ...
 
     @overload
@@ -258,6 +259,7 @@ class Emmi(SyncClient[AsyncEmmi]):
         journal: str | os.PathLike[str] | None = None,
         attribute: Callable[[Any], Any] | str | None = None,
         on_progress: Callable[[BatchEvent], object] | None = None,
+        gate: Gate | None = None,
     ) -> SyncBatchRunner[HazardRisk]: ...
 
     def batch(
@@ -275,6 +277,7 @@ class Emmi(SyncClient[AsyncEmmi]):
         journal: str | os.PathLike[str] | None = None,
         attribute: Callable[[Any], Any] | str | None = None,
         on_progress: Callable[[BatchEvent], object] | None = None,
+        gate: Gate | None = None,
     ) -> SyncBatchRunner[Any]:
         """A :class:`~emmi_async.BatchRunner` of ``operation`` over this client's pool.
 
@@ -308,6 +311,10 @@ class Emmi(SyncClient[AsyncEmmi]):
                 item (the field is taken out before sending). Items are grouped per value.
             on_progress: called with a :class:`~emmi_async.BatchEvent` as the run goes
                 (in the event loop: it must be quick and must not block).
+            gate: a budget shared with other runs, maybe in other processes (see
+                :class:`emmi_async.batch.Gate`; ``emmi_async.dask`` passes one):
+                each request also holds one of its leases, and a 429 pause is published
+                to it. Default ``None``: this run's limits only.
 
         ``operation`` is a method of this blocking client (``client.emissions.estimate``...);
         the run happens in the client's event-loop thread, where ``on_progress`` and
@@ -328,6 +335,7 @@ class Emmi(SyncClient[AsyncEmmi]):
                 journal=journal,
                 attribute=attribute,
                 on_progress=on_progress,
+                gate=gate,
             ),
             self._portal,
         )
@@ -726,6 +734,10 @@ class SyncBatchRunner(SyncWrapper[BatchRunner[ResultT]]):
             item (the field is taken out before sending). Items are grouped per value.
         on_progress: called with a :class:`~emmi_async.BatchEvent` as the run goes
             (in the event loop: it must be quick and must not block).
+        gate: a budget shared with other runs, maybe in other processes (see
+            :class:`emmi_async.batch.Gate`; ``emmi_async.dask`` passes one): each
+            request also holds one of its leases, and a 429 pause is published to it.
+            Default ``None``: this run's limits only.
     """
 
     __slots__ = ()

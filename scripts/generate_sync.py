@@ -136,7 +136,13 @@ PACKAGE = "emmi_async"
 
 
 def _has_async_surface(cls: type) -> bool:
-    """Whether ``cls`` (of our package) has async members of its own: then it gets a twin."""
+    """Whether ``cls`` (of our package) has async members of its own: then it gets a twin.
+
+    A protocol gets none: what it describes (a batch ``Gate``) is passed through as it is,
+    to be awaited in the client's event loop.
+    """
+    if getattr(cls, "_is_protocol", False):
+        return False
     for klass in cls.__mro__:
         if klass.__module__.partition(".")[0] != PACKAGE:
             continue

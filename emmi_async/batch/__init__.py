@@ -1,5 +1,6 @@
 """The batch runner: portfolio fan-out over one pool, one outcome per entity."""
 
+from emmi_async.batch._gate import Gate
 from emmi_async.batch._journal import JournalMismatchError
 from emmi_async.batch._outcome import (
     BatchAbortedError,
@@ -20,6 +21,7 @@ __all__ = [
     "BatchRunner",
     "BatchStats",
     "EventKind",
+    "Gate",
     "JournalMismatchError",
     "Outcome",
     "OutcomeStream",

@@ -33,6 +33,7 @@ from emmi_async._retry import (
 )
 from emmi_async.auth import AccountCustomerAuth, MultiTenantAuth
 from emmi_async.batch._adaptive import AdaptiveLimit
+from emmi_async.batch._gate import Gate
 from emmi_async.batch._journal import Journal, Recorded, journal_line
 from emmi_async.batch._operation import Operation
 from emmi_async.batch._outcome import (
@@ -196,6 +197,8 @@ class Run:
         )
         self.stats.concurrency = self.limit.limit
         self.pause_until = 0.0
+        self.gate: Gate | None = runner.gate
+        """Leases and a pause shared with other runs (a cluster's budget), or ``None``."""
         self.budget_spent = 0
         self.consecutive_failures = 0
         self.broken: BatchAbortedError | None = None
@@ -462,6 +465,11 @@ class Run:
                 error = exc
             finally:
                 stats.in_flight -= 1
+                if self.gate is not None:
+                    if error is not None:
+                        self._publish_early(error)
+                    with anyio.CancelScope(shield=True):
+                        await self.gate.release()
             latency = time.perf_counter() - started
             stats.requests += 1
             stats.record_latency(latency)
@@ -521,7 +529,7 @@ class Run:
             if kind == "transient":
                 self.budget_spent += 1
             if action == "pause":
-                self.pause_until = max(self.pause_until, time.monotonic() + decision.delay)
+                self._pause(decision.delay)
         return decision
 
     async def _decode(
@@ -549,6 +557,8 @@ class Run:
 
         The pause is checked again after the slot is taken: a 429 may have started a
         pause while this task queued for the slot, and sending then only earns another 429.
+        With a gate, the slot also holds one of the gate's leases, taken last (a lease is
+        shared with other processes; the gate waits out pauses other holders published).
         """
         while True:
             delay = self.pause_until - time.monotonic()
@@ -556,8 +566,14 @@ class Run:
                 await anyio.sleep(delay)
             await self.limit.acquire()
             if self.pause_until <= time.monotonic():
-                return
+                break
             self.limit.release(None)
+        if self.gate is not None:
+            try:
+                await self.gate.acquire()
+            except BaseException:
+                self.limit.release(None)
+                raise
 
     async def _split(
         self,
@@ -609,7 +625,21 @@ class Run:
             return
         reset = min(float(rate_limit.reset), self.runner.max_retry_after)
         pause = reset / rate_limit.limit if rate_limit.limit else reset
-        self.pause_until = max(self.pause_until, time.monotonic() + min(reset, pause))
+        self._pause(min(reset, pause))
+
+    def _publish_early(self, error: EmmiError) -> None:
+        """A 429's pause, told to the gate before its lease goes back (so that no holder
+        uses the lease inside the pause)."""
+        assert self.gate is not None
+        wait = server_wait(error) if error_kind(error) == "rate_limited" else None
+        if wait is not None and 0 < wait <= self.runner.max_retry_after:
+            self.gate.publish_pause(time.time() + wait)
+
+    def _pause(self, delay: float) -> None:
+        """Send nothing for ``delay`` seconds; with a gate, nor does any other holder."""
+        self.pause_until = max(self.pause_until, time.monotonic() + delay)
+        if self.gate is not None:
+            self.gate.publish_pause(time.time() + delay)
 
     def _record(self, job: Job, parts: list[Settled]) -> None:
         """Journal what a later run must not send again: successes and permanent refusals."""

@@ -36,6 +36,7 @@ from emmi_async._base_client import BaseClient
 if sys.version_info < (3, 11):
     from exceptiongroup import BaseExceptionGroup
 from emmi_async.auth import AccountCustomerAuth, MultiTenantAuth
+from emmi_async.batch._gate import Gate
 from emmi_async.batch._operation import Operation, operation_for
 from emmi_async.batch._outcome import (
     BatchDeadlineError,
@@ -96,6 +97,10 @@ class BatchRunner(Generic[ResultT]):
             item (the field is taken out before sending). Items are grouped per value.
         on_progress: called with a :class:`~emmi_async.BatchEvent` as the run goes
             (in the event loop: it must be quick and must not block).
+        gate: a budget shared with other runs, maybe in other processes (see
+            :class:`emmi_async.batch.Gate`; ``emmi_async.dask`` passes one): each
+            request also holds one of its leases, and a 429 pause is published to it.
+            Default ``None``: this run's limits only.
     """
 
     def __init__(
@@ -114,6 +119,7 @@ class BatchRunner(Generic[ResultT]):
         journal: str | os.PathLike[str] | None = None,
         attribute: Attribution | str | None = None,
         on_progress: Callable[[BatchEvent], object] | None = None,
+        gate: Gate | None = None,
     ) -> None:
         self._operation, self._client = operation_for(operation, client)
         max_chunk = self._operation.max_chunk
@@ -137,6 +143,7 @@ class BatchRunner(Generic[ResultT]):
         ``max_concurrency`` chunks, whatever this says)."""
         self._attribute = _attribution(attribute, self._client)
         self._on_progress = on_progress
+        self.gate = gate
         self._run: Run | None = None
 
     @property

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 from emmi_async import AsyncEmmi
 from emmi_async.models import ANALYSES, AnalysisSpec
+from emmi_async.resources._methods import analysis_method
 
 __all__ = [
     "COMMON_COLUMNS",
@@ -142,6 +144,10 @@ def _ranking_rows(result: Any) -> Iterator[Row]:
         yield row
 
 
+def _method(name: str) -> Callable[[AsyncEmmi], Callable[..., Any]]:
+    return partial(analysis_method, name=name)
+
+
 def _floats(*names: str) -> tuple[tuple[str, ColumnType], ...]:
     return tuple((name, "float") for name in names)
 
@@ -157,26 +163,26 @@ OPERATIONS: Mapping[str, Operation] = {
     for op in (
         Operation(
             "emissions-estimates",
-            lambda client: client.emissions.estimate,
+            _method("emissions-estimates"),
             (*_floats(*_ALL_EMISSIONS), ("estimated", "str"), ("data_quality_score", "int")),
             _estimate_rows,
         ),
         Operation(
             "climate-risk",
-            lambda client: client.climate_risk.assess,
+            _method("climate-risk"),
             _RISK_COLUMNS,
             _risk_rows,
             uses=frozenset({"scenario"}),
         ),
         Operation(
             "temperature-alignment",
-            lambda client: client.temperature_alignment.assess,
+            _method("temperature-alignment"),
             _ALIGNMENT_COLUMNS,
             _alignment_rows,
         ),
         Operation(
             "emissions-projections",
-            lambda client: client.emissions.project,
+            _method("emissions-projections"),
             _floats(
                 *(f"{key}{suffix}" for key in _EQUITY_SCOPES for suffix in ("", "_p5", "_p95"))
             ),
@@ -185,7 +191,7 @@ OPERATIONS: Mapping[str, Operation] = {
         ),
         Operation(
             "climate-risk-projections",
-            lambda client: client.climate_risk.project,
+            _method("climate-risk-projections"),
             _RISK_COLUMNS,
             _risk_rows,
             uses=frozenset({"scenario"}),
@@ -193,14 +199,14 @@ OPERATIONS: Mapping[str, Operation] = {
         ),
         Operation(
             "temperature-alignment-projections",
-            lambda client: client.temperature_alignment.project,
+            _method("temperature-alignment-projections"),
             _ALIGNMENT_COLUMNS,
             _alignment_rows,
             projected_field="projected_emissions",
         ),
         Operation(
             "company-ranking",
-            lambda client: client.rankings.rank,
+            _method("company-ranking"),
             _floats(
                 *(f"{group}_{key}" for group in ("industry", "sector") for key in _PERCENTILES)
             ),

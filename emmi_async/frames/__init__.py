@@ -34,7 +34,7 @@ from emmi_async.models._checks import Report, check_scenarios
 if TYPE_CHECKING:
     from emmi_async.batch._runner import BatchRunner
 
-__all__ = ["INPUT_COLUMNS", "run_frame", "status_of", "stream_frames"]
+__all__ = ["INPUT_COLUMNS", "empty_result", "run_frame", "status_of", "stream_frames"]
 
 RULES: Mapping[str, EndpointRules] = {
     "emissions-estimates": EndpointRules(
@@ -72,6 +72,21 @@ _RUN_FLUSH = 5000
 _STREAM_FLUSH = 1000
 """Entities whose results are flattened together: a stream yields frames of about this
 many entities (and whatever is left at the end)."""
+
+
+def empty_result(endpoint: str, *, extra: bool = False) -> pl.DataFrame:
+    """The result table of ``run_frame`` for no rows: its columns and types, as polars.
+
+    Args:
+        endpoint: an analysis endpoint's name (``"emissions-estimates"``...).
+        extra: whether the result has the ``extra`` column (``run_frame(extra=True)``).
+
+    Raises:
+        KeyError: ``endpoint`` is not an analysis endpoint.
+    """
+    operation = TableOperation(ANALYSES[endpoint], OUTPUTS[endpoint], keep_bodies=extra)
+    book = ResultBook(operation, extra=extra, flush=_RUN_FLUSH)
+    return book.empty().drop("entity", "seq")
 
 
 async def run_frame(
