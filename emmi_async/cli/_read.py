@@ -88,7 +88,7 @@ class Portfolio:
         self._data = data
         self._names = names  # stored column -> canonical column
         self._workdir = workdir
-        self._lines: Any = None
+        self._lines: pl.Series | None = None
 
     def frames(self) -> Iterator[pl.DataFrame]:
         """The rows in batches, columns named as :data:`COLUMNS`, entities contiguous."""
@@ -103,8 +103,8 @@ class Portfolio:
         if self._workdir is None:
             return row + 1
         if self._lines is None:
-            table = pq.read_table(self._data, columns=[LINE])
-            self._lines = table.column(0).to_numpy()
+            # A polars series, not numpy (not a dependency of any extra).
+            self._lines = pl.read_parquet(self._data, columns=[LINE]).to_series()
         if 0 <= row < len(self._lines):
             return int(self._lines[row])
         return row + 1
