@@ -23,7 +23,7 @@ from emmi_async.resources import Hazards, Resource, spec_of
 from emmi_async.resources._base import client_of
 from emmi_async.resources.hazards import check_coordinates
 
-__all__ = ["Operation", "operation_for"]
+__all__ = ["Operation", "operation_for", "post_chunk"]
 
 
 class Operation(Protocol):
@@ -66,6 +66,22 @@ class Operation(Protocol):
         """A result as a model again, from its JSON in the journal."""
 
 
+async def post_chunk(
+    client: BaseClient, endpoint: str, body: bytes | None, entities: int
+) -> APIResponse:
+    """One attempt at a chunk's POST to an analysis ``endpoint`` (the run decides retries),
+    its body left as bytes for the operation to decode."""
+    return await client.request(
+        "POST",
+        endpoint,
+        scope="data",
+        content=body,
+        max_retries=0,
+        parse=False,
+        entities=entities,
+    )
+
+
 def fingerprint_of(encoded: bytes) -> str:
     """A short digest of what is sent for an item, for the journal's same-input check."""
     return hashlib.blake2b(encoded, digest_size=8).hexdigest()
@@ -104,15 +120,7 @@ class AnalysisOperation:
     async def fetch(
         self, client: BaseClient, prepared: Sequence[Any], body: bytes | None
     ) -> APIResponse:
-        return await client.request(
-            "POST",
-            self.name,
-            scope="data",
-            content=body,
-            max_retries=0,
-            parse=False,
-            entities=len(prepared),
-        )
+        return await post_chunk(client, self.name, body, len(prepared))
 
     def decode(self, response: APIResponse, count: int) -> list[Any]:
         results = self.spec.decode(parse_body(response))

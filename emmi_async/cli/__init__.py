@@ -9,32 +9,12 @@ raises for those; rich is used, when installed, only for output. See ``emmi --he
 from __future__ import annotations
 
 import argparse
-import contextlib
-import signal
 import sys
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+
+from emmi_async._signals import sigterm_as_interrupt
 
 __all__ = ["main"]
-
-
-@contextlib.contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM (``docker stop``, a cancelled CI job) as Ctrl-C: a command stops as it does
-    on Ctrl-C (``estimate`` cancels its run cleanly and prints the summary) and exits 130,
-    rather than being killed silently with 143."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -59,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version, or a usage error (code 2)
         return exc.code if isinstance(exc.code, int) else 2
     try:
-        with _sigterm_interrupts():
+        with sigterm_as_interrupt():
             code: int = args.handler(args, arguments)
     except CliError as exc:
         print(f"emmi: error: {exc.message}", file=sys.stderr)

@@ -21,7 +21,7 @@ from emmi_async._base_client import BaseClient
 from emmi_async._exceptions import EmmiError, EntityValidationError
 from emmi_async._response import APIResponse
 from emmi_async._retry import is_permanent
-from emmi_async.batch._operation import fingerprint_of
+from emmi_async.batch._operation import fingerprint_of, post_chunk
 from emmi_async.batch._outcome import BatchDeadlineError
 from emmi_async.batch._run import Journaled, Run, Settled
 from emmi_async.frames._decode import extra_json, flatten_results, parse_results
@@ -93,15 +93,7 @@ class TableOperation:
     async def fetch(
         self, client: BaseClient, items: Sequence[Any], body: bytes | None
     ) -> APIResponse:
-        return await client.request(
-            "POST",
-            self.name,
-            scope="data",
-            content=body,
-            max_retries=0,
-            parse=False,
-            entities=len(items),
-        )
+        return await post_chunk(client, self.name, body, len(items))
 
     def decode(self, response: APIResponse, count: int) -> TablePayload:
         body = response.data

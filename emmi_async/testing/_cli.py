@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
+from emmi_async._signals import sigterm_as_interrupt
 from emmi_async.testing._ratelimit import DEFAULT_RATE_LIMIT
 
 if TYPE_CHECKING:
@@ -153,23 +153,6 @@ def build_server(args: argparse.Namespace) -> ReferenceServer:
     return server
 
 
-@contextlib.contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM (``docker stop``, ``Popen.terminate``) stops the server as Ctrl-C does."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def serve(args: argparse.Namespace, prog: str = "emmi serve", out: TextIO | None = None) -> int:
     """Build and start the server, print its URL and keys on ``out`` (stdout), serve until
     Ctrl-C or SIGTERM; the exit code (0, or 2 after an error message on stderr)."""
@@ -187,7 +170,7 @@ def serve(args: argparse.Namespace, prog: str = "emmi serve", out: TextIO | None
     except (OSError, RuntimeError, ValueError) as exc:
         print(f"{prog}: error: the reference server did not start: {exc}", file=sys.stderr)
         return 2
-    with _sigterm_interrupts():
+    with sigterm_as_interrupt():
         try:
             customer = server.keys.register_customer("default")
             url = server.base_url
