@@ -27,6 +27,7 @@ from emmi_async.batch._outcome import BatchEvent, BatchStats
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.progress import TaskID
 
 __all__ = [
     "ProgressDisplay",
@@ -149,7 +150,7 @@ class RichProgress:
             TimeRemainingColumn,
         )
 
-        self.progress = Progress(
+        self.progress: Progress = Progress(
             TextColumn("[progress.description]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
@@ -158,7 +159,7 @@ class RichProgress:
             TextColumn("{task.fields[extra]}"),
             console=console or Console(stderr=True),
         )
-        self.task = self.progress.add_task(description, total=total, extra="")
+        self.task: TaskID = self.progress.add_task(description, total=total, extra="")
         self._stats: BatchStats | None = None
         self.progress.start()
 

@@ -43,10 +43,10 @@ class GateSpec:
     __slots__ = ("hold", "max_leases", "name", "poll")
 
     def __init__(self, name: str, max_leases: int, hold: float = 0.5, poll: float = 0.05) -> None:
-        self.name = name
-        self.max_leases = max_leases
-        self.hold = hold
-        self.poll = poll
+        self.name: str = name
+        self.max_leases: int = max_leases
+        self.hold: float = hold
+        self.poll: float = poll
 
     def __repr__(self) -> str:
         return f"GateSpec({self.name!r}, max_leases={self.max_leases})"
@@ -85,8 +85,8 @@ class DaskGate:
         self._published = 0.0
         self._checked = 0.0
         self._checking = False
-        self.cluster_acquires = 0
-        self.requests = 0
+        self.cluster_acquires: int = 0
+        self.requests: int = 0
 
     def __repr__(self) -> str:
         return (
