@@ -12,7 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from emmi_async._signals import sigterm_as_interrupt
+from emmi_async._entrypoints import sigterm_as_interrupt
 
 __all__ = ["main"]
 

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from emmi_async._entrypoints import non_negative
 from emmi_async.cli._operations import OPERATIONS
 from emmi_async.cli._portfolio import COLUMNS
 
@@ -99,16 +100,6 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
-
-
-def _non_negative(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
     return value
 
 
@@ -296,7 +287,7 @@ def _add_estimate(commands: Any, parents: list[argparse.ArgumentParser], handler
     )
     run.add_argument(
         "--reference-latency-ms",
-        type=_non_negative,
+        type=non_negative,
         default=0.0,
         metavar="MS",
         help="with --reference-server: added latency per request (demos and tests)",

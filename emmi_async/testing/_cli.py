@@ -15,7 +15,7 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from emmi_async._signals import sigterm_as_interrupt
+from emmi_async._entrypoints import non_negative, sigterm_as_interrupt
 from emmi_async.testing._ratelimit import DEFAULT_RATE_LIMIT
 
 if TYPE_CHECKING:
@@ -29,16 +29,6 @@ DESCRIPTION = (
     "its base URL and test keys. On a port it needs the server extra: "
     "pip install 'emmi-async[server]'."
 )
-
-
-def _non_negative(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,14 +55,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--latency-ms",
-        type=_non_negative,
+        type=non_negative,
         default=0.0,
         metavar="MS",
         help="latency added to each request",
     )
     parser.add_argument(
         "--latency-jitter-ms",
-        type=_non_negative,
+        type=non_negative,
         default=0.0,
         metavar="MS",
         help="plus 0 to this, at random",

@@ -1,13 +1,16 @@
-"""SIGTERM as Ctrl-C, for the command-line entry points (``emmi``, ``emmi serve``)."""
+"""What the command-line entry points (``emmi``, ``emmi serve``) share: SIGTERM as Ctrl-C,
+and argument types. Kept below both: ``emmi_async.testing`` needs the ``server`` extra,
+which ``emmi`` must not need to start."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import signal
 import threading
 from collections.abc import Iterator
 
-__all__ = ["sigterm_as_interrupt"]
+__all__ = ["non_negative", "sigterm_as_interrupt"]
 
 
 @contextlib.contextmanager
@@ -31,3 +34,14 @@ def sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def non_negative(text: str) -> float:
+    """An argument that is a number >= 0 (``argparse`` type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
+    return value
