@@ -4,7 +4,7 @@ one that an earlier frame had?
 Checking a frame against every earlier hash with ``is_in`` builds a hash table of all of
 them each time: 105 ms per 3,300-entity frame once a million entities are seen (15 µs per
 entity over a million-entity stream, and a transient table of tens of MB). Here the hashes
-live in one sorted series, searched with ``search_sorted`` (2 ms per frame at a million),
+live in one sorted series, searched with ``search_sorted`` (2.4 ms per frame at a million),
 plus a short list of recent frames' hashes checked with ``is_in``; the recent ones are
 merged into the sorted series whenever they reach :data:`MERGE_AT` (an O(n) merge of
 sorted runs, about fifteen times over a million entities). Memory: 8 bytes per entity.

@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from emmi_async import AsyncEmmi, SingleTenantAuth
+from emmi_async._pool import _ApiClient
 
 pytestmark = pytest.mark.anyio
 
@@ -46,3 +47,16 @@ async def test_a_callers_http_client_keeps_its_cookies() -> None:
         await client.usage.get(start="2024-01-01", end="2024-01-31")
         await client.usage.get(start="2024-01-01", end="2024-01-31")
     assert seen[1].headers.get("cookie") == "session=abc"
+
+
+async def test_the_pools_own_http_client_stores_no_cookie() -> None:
+    # What the change is for: httpx's client would parse and keep the cookie (33 µs per
+    # response through http.cookiejar); the pool's own client takes nothing.
+    seen: list[httpx.Request] = []
+    request = httpx.Request("GET", f"{BASE_URL}/usage")
+    async with httpx.AsyncClient(transport=_handler(seen)) as plain:
+        await plain.send(request)
+        assert len(plain.cookies.jar) == 1  # the control: the answer does set one
+    async with _ApiClient(transport=_handler(seen)) as own:
+        await own.send(request)
+        assert len(own.cookies.jar) == 0
