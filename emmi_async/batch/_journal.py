@@ -1,16 +1,22 @@
 """The batch journal: a JSON Lines file of finished entities, so a run can resume.
 
-The first line names the operation; then one line per finished entity: its index,
-identifier, a fingerprint of what was sent, and the result or the permanent API error.
+The first line names the operation. Then one line per settled part of a chunk (a whole
+chunk, unless the server made the runner split it): the input indexes, identifiers and
+fingerprints (digests of what was sent) of its entities, and either the response body as
+the server sent it (``body``: successes) or the permanent API error they share (``err``).
+A body is written as it came, not encoded again: the journal costs the run one digest per
+entity and one line per chunk.
+
 Each chunk's lines go out in one ``write`` and are flushed, so after ``kill -9`` the file
 holds whole chunks plus at most one torn line, which :meth:`Journal.open` cuts off.
 Transient failures (timeouts, 5xx, deadline) are not recorded: a resumed run retries them.
+Journals of format 1 (one line per entity) are still read.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -20,9 +26,16 @@ import orjson
 
 from emmi_async._exceptions import APIStatusError, JournalMismatchError, status_error_class
 
-__all__ = ["Journal", "JournalMismatchError", "Recorded"]
+__all__ = [
+    "Journal",
+    "JournalMismatchError",
+    "Recorded",
+    "refusal_line",
+    "results_line",
+]
 
-_FORMAT = 1
+_FORMAT = 2
+_READABLE = frozenset({1, 2})
 
 
 @attrs.frozen(slots=True)
@@ -51,11 +64,25 @@ class Recorded:
 
 
 class Journal:
-    """An open journal file: what earlier runs finished, and appending what this run does."""
+    """An open journal file: what earlier runs finished, and appending what this run does.
 
-    def __init__(self, path: str | os.PathLike[str], operation: str) -> None:
+    Args:
+        path: The journal file (created with its directory when missing).
+        operation: The operation's name; a journal of another operation is refused.
+        results_in: The results, in order, in a response body as parsed JSON (the
+            operation's :meth:`~emmi_async.batch._operation.Operation.results_in`); it
+            raises ``ValueError`` or ``TypeError`` for a body that holds none.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        operation: str,
+        results_in: Callable[[Any], Sequence[Any]],
+    ) -> None:
         self.path = Path(path)
         self.operation = operation
+        self.results_in = results_in
         self.done: dict[int, Recorded] = {}
         self._file: IO[bytes] | None = None
 
@@ -81,19 +108,49 @@ class Journal:
         if not lines:
             return
         header = orjson.loads(lines[0])
-        if header.get("emmi_journal") != _FORMAT or header.get("operation") != self.operation:
+        if header.get("emmi_journal") not in _READABLE or header.get("operation") != self.operation:
             raise JournalMismatchError(
                 f"{self.path} is a journal of {header.get('operation')!r}, "
                 f"not of {self.operation!r}: use another journal file"
             )
         for line in lines[1:]:
+            self._read_line(line)
+
+    def _read_line(self, line: bytes) -> None:
+        """Take in one line; a line that cannot be read (a body the server sent that is not
+        strict JSON) is passed over, and its entities are sent again."""
+        try:
             item = orjson.loads(line)
-            self.done[item["i"]] = Recorded(
-                identifier=item.get("id"),
-                fingerprint=item["fp"],
-                result=item.get("ok"),
-                error=item.get("err"),
-            )
+            indexes = item["i"]
+            if isinstance(indexes, int):  # format 1: one entity
+                self.done[indexes] = Recorded(
+                    identifier=item.get("id"),
+                    fingerprint=item["fp"],
+                    result=item.get("ok"),
+                    error=item.get("err"),
+                )
+                return
+            identifiers, fingerprints = item["id"], item["fp"]
+            if "body" in item:
+                results = self.results_in(item["body"])
+                if not len(results) == len(indexes) == len(identifiers) == len(fingerprints):
+                    return
+                for index, identifier, fingerprint, result in zip(
+                    indexes, identifiers, fingerprints, results, strict=True
+                ):
+                    self.done[index] = Recorded(identifier, fingerprint, result=result)
+            else:
+                error = item["err"]
+                for index, identifier, fingerprint in zip(
+                    indexes, identifiers, fingerprints, strict=True
+                ):
+                    self.done[index] = Recorded(identifier, fingerprint, error=error)
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            return
+
+    def holds(self, index: int) -> bool:
+        """Whether an earlier run recorded entity ``index``."""
+        return index in self.done
 
     def recorded(self, index: int, fingerprint: str) -> Recorded | None:
         """What an earlier run recorded for ``index``, after checking it is the same entity."""
@@ -113,7 +170,8 @@ class Journal:
         return any(index in done for index in range(start, stop))
 
     def write(self, lines: Iterable[bytes]) -> None:
-        """Append finished entities (one ``write``, flushed)."""
+        """Append lines of :func:`results_line` and :func:`refusal_line` (one ``write``,
+        flushed)."""
         assert self._file is not None, "journal is not open"
         payload = b"".join(lines)
         if payload:
@@ -126,22 +184,30 @@ class Journal:
             self._file = None
 
 
-def journal_line(
-    index: int,
-    identifier: str | None,
-    fingerprint: str,
-    result: Any,
-    error: APIStatusError | None,
+def results_line(
+    indexes: Sequence[int],
+    identifiers: Sequence[str | None],
+    fingerprints: Sequence[str],
+    body: bytes,
 ) -> bytes:
-    """One journal line for a success (``result``, as JSON) or a permanent API ``error``."""
-    item: dict[str, Any] = {"i": index, "id": identifier, "fp": fingerprint}
-    if error is None:
-        item["ok"] = result
-    else:
-        item["err"] = {
-            "status": error.status_code,
-            "message": str(error),
-            "request_id": error.request_id,
-            "body": error.body,
-        }
+    """The line of entities that succeeded together: ``body`` is the response body that
+    answered them (valid JSON, written as it is)."""
+    item = {"i": indexes, "id": identifiers, "fp": fingerprints, "body": orjson.Fragment(body)}
+    return orjson.dumps(item) + b"\n"
+
+
+def refusal_line(
+    indexes: Sequence[int],
+    identifiers: Sequence[str | None],
+    fingerprints: Sequence[str],
+    error: APIStatusError,
+) -> bytes:
+    """The line of entities the API refused together, permanently, with ``error``."""
+    refusal = {
+        "status": error.status_code,
+        "message": str(error),
+        "request_id": error.request_id,
+        "body": error.body,
+    }
+    item = {"i": indexes, "id": identifiers, "fp": fingerprints, "err": refusal}
     return orjson.dumps(item) + b"\n"

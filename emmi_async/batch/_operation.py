@@ -2,9 +2,9 @@
 
 An adapter prepares one input item (coerce + validate, raising for a bad one; the result
 is what is sent for it), encodes a chunk, fetches its response once (``max_retries=0``: the
-runner owns retries), decodes that response into one result per item, and converts
-results to and from JSON for the journal. Fetching and decoding are separate steps so that
-the run can keep a response as bytes until its consumer is ready for the results.
+runner owns retries), decodes that response into one result per item, and finds the
+results in a response body that the journal kept. Fetching and decoding are separate steps
+so that the run can keep a response as bytes until its consumer is ready for the results.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ import orjson
 from emmi_async._base_client import BaseClient, parse_body, share_pool
 from emmi_async._exceptions import ResponseMismatchError
 from emmi_async._response import APIResponse
-from emmi_async.models import AnalysisSpec, HazardRisk, decode, structure, to_json
+from emmi_async.models import AnalysisSpec, HazardRisk, decode, structure
 from emmi_async.resources import Hazards, Resource, spec_of
 from emmi_async.resources._base import client_of
 from emmi_async.resources.hazards import check_coordinates
 
-__all__ = ["Operation", "operation_for", "post_chunk"]
+__all__ = ["Operation", "analysis_results", "operation_for", "post_chunk"]
 
 
 class Operation(Protocol):
@@ -59,11 +59,13 @@ class Operation(Protocol):
         models, or holds another number of results) that the runner may retry.
         """
 
-    def journal_results(self, payload: Any) -> list[Any]:
-        """Each result of a payload of :meth:`decode` as JSON, for the journal."""
+    def results_in(self, body: Any) -> list[Any]:
+        """The results, in order, in a response body of :meth:`fetch` as parsed JSON (what
+        the journal keeps of a success); raises ``ValueError`` or ``TypeError`` when it
+        holds none."""
 
     def result_from_json(self, data: Any) -> Any:
-        """A result as a model again, from its JSON in the journal."""
+        """A result as the payload holds it again, from its JSON in the journal."""
 
 
 async def post_chunk(
@@ -85,6 +87,15 @@ async def post_chunk(
 def fingerprint_of(encoded: bytes) -> str:
     """A short digest of what is sent for an item, for the journal's same-input check."""
     return hashlib.blake2b(encoded, digest_size=8).hexdigest()
+
+
+def analysis_results(body: Any) -> list[Any]:
+    """The results of an analysis response body (``{"results": [...]}``, or a bare array,
+    which :meth:`~emmi_async.models.AnalysisSpec.decode` accepts too)."""
+    results = body.get("results") if isinstance(body, Mapping) else body
+    if not isinstance(results, list):
+        raise TypeError("the body holds no list of results")
+    return results
 
 
 def _field(obj: Any, name: str) -> Any:
@@ -131,11 +142,11 @@ class AnalysisOperation:
             )
         return results
 
-    def journal_results(self, payload: Any) -> list[Any]:
-        return [to_json(result) for result in payload]
+    def results_in(self, body: Any) -> list[Any]:
+        return analysis_results(body)
 
     def result_from_json(self, data: Any) -> Any:
-        return structure(data, self.spec.result_type)
+        return self.spec.decode([data])[0]
 
 
 class HazardOperation:
@@ -183,8 +194,8 @@ class HazardOperation:
     def decode(self, response: APIResponse, count: int) -> list[Any]:
         return [decode(parse_body(response), HazardRisk)]
 
-    def journal_results(self, payload: Any) -> list[Any]:
-        return [to_json(result) for result in payload]
+    def results_in(self, body: Any) -> list[Any]:
+        return [body]
 
     def result_from_json(self, data: Any) -> Any:
         return structure(data, HazardRisk)

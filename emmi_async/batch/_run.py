@@ -34,7 +34,7 @@ from emmi_async._retry import (
 from emmi_async.auth import AccountCustomerAuth, MultiTenantAuth
 from emmi_async.batch._adaptive import AdaptiveLimit
 from emmi_async.batch._gate import Gate
-from emmi_async.batch._journal import Journal, Recorded, journal_line
+from emmi_async.batch._journal import Journal, Recorded, refusal_line, results_line
 from emmi_async.batch._operation import Operation
 from emmi_async.batch._outcome import (
     BatchAbortedError,
@@ -63,9 +63,10 @@ class Settled:
     ``payload`` is what the operation decoded for exactly these entities, in order (a list
     of models on the object path, a table on the table path), or a :class:`Recorded` list
     for entities resumed from a journal. ``attempts`` is how many requests carried them.
+    ``body`` is the response body of a success while a journal has still to record it.
     """
 
-    __slots__ = ("attempts", "error", "identifiers", "indexes", "payload")
+    __slots__ = ("attempts", "body", "error", "identifiers", "indexes", "payload")
 
     def __init__(
         self,
@@ -74,12 +75,14 @@ class Settled:
         payload: Any = None,
         error: Exception | None = None,
         attempts: int = 0,
+        body: bytes | None = None,
     ) -> None:
         self.indexes = indexes
         self.identifiers = identifiers
         self.payload = payload
         self.error = error
         self.attempts = attempts
+        self.body = body
 
 
 class Journaled(list[Any]):
@@ -93,7 +96,7 @@ class Job:
     analysis endpoint): no model graph is kept for the garbage collector to rescan.
     """
 
-    __slots__ = ("fingerprints", "group", "holds_slot", "id", "identifiers", "indexes", "items")
+    __slots__ = ("group", "holds_slot", "id", "identifiers", "indexes", "items")
 
     def __init__(self, job_id: int, group: str | None) -> None:
         self.id = job_id
@@ -101,7 +104,6 @@ class Job:
         self.indexes: list[int] = []
         self.identifiers: list[str | None] = []
         self.items: list[Any] = []
-        self.fingerprints: list[str] = []
         self.holds_slot = False
         """Whether the job took a slot of the window (its delivery frees it)."""
 
@@ -221,7 +223,8 @@ class Run:
         runner = self.runner
         async with out:
             if runner.journal_path is not None:
-                self.journal = Journal(runner.journal_path, self.operation.name)
+                operation = self.operation
+                self.journal = Journal(runner.journal_path, operation.name, operation.results_in)
                 self.journal.open()
             try:
                 with anyio.move_on_after(runner.deadline) as deadline:
@@ -254,14 +257,12 @@ class Run:
         With a journal, an entity the earlier run finished is settled from the journal
         instead (after checking it is the same entity).
         """
-        fingerprint = ""
         journal = self.journal
-        if journal is not None:
-            fingerprint = self.operation.fingerprint(item)
-            recorded = journal.recorded(index, fingerprint)
-            if recorded is not None:
-                self._resume(index, recorded)
-                return
+        if journal is not None and journal.holds(index):
+            recorded = journal.recorded(index, self.operation.fingerprint(item))
+            assert recorded is not None
+            self._resume(index, recorded)
+            return
         job = self.groups.get(group)
         if job is None:
             job = self.groups[group] = Job(self.next_job, group)
@@ -270,7 +271,6 @@ class Run:
         job.indexes.append(index)
         job.identifiers.append(identifier)
         job.items.append(item)
-        job.fingerprints.append(fingerprint)
         if len(job.indexes) >= self.runner.chunk_size:
             del self.groups[group]
             self.completed.append(job)
@@ -282,18 +282,14 @@ class Run:
         :meth:`take_index` and :meth:`add` do one by one, in bulk (a table's frame).
 
         With a journal that recorded any of them in an earlier run, each is checked
-        against it one by one; otherwise they only get their fingerprints.
+        against it one by one.
         """
         start, count = self.next_index, len(items)
-        fingerprints: Sequence[str] = [""] * count
         journal = self.journal
-        if journal is not None:
-            if journal.records_any(start, start + count):
-                for identifier, item in zip(identifiers, items, strict=True):
-                    self.add(self.take_index(), identifier, item, group)
-                return
-            fingerprint = self.operation.fingerprint
-            fingerprints = [fingerprint(item) for item in items]
+        if journal is not None and journal.records_any(start, start + count):
+            for identifier, item in zip(identifiers, items, strict=True):
+                self.add(self.take_index(), identifier, item, group)
+            return
         self.next_index += count
         self.stats.entities += count
         size = self.runner.chunk_size
@@ -308,7 +304,6 @@ class Run:
             job.indexes.extend(range(start + position, start + end))
             job.identifiers.extend(identifiers[position:end])
             job.items.extend(items[position:end])
-            job.fingerprints.extend(fingerprints[position:end])
             position = end
             if len(job.indexes) >= size:
                 del self.groups[group]
@@ -483,7 +478,8 @@ class Run:
                     self.consecutive_failures = 0
                     stats.succeeded += len(part.indexes)
                     self.emit("done", len(part.indexes))
-                    return [Settled(part.indexes, part.identifiers, payload, None, attempts)]
+                    body = response.data if self.journal is not None else None
+                    return [Settled(part.indexes, part.identifiers, payload, None, attempts, body)]
             decision = self._decide(error, len(part.indexes), attempts)
             if decision.action == "split":
                 return await self._split(client, part, error, attempts, ticket)
@@ -642,28 +638,35 @@ class Run:
             self.gate.publish_pause(time.time() + delay)
 
     def _record(self, job: Job, parts: list[Settled]) -> None:
-        """Journal what a later run must not send again: successes and permanent refusals."""
+        """Journal what a later run must not send again: successes (their response body as
+        it came) and permanent refusals, one line per part, each entity with the
+        fingerprint of what was sent for it."""
         journal = self.journal
         if journal is None:
             return
-        fingerprints = dict(zip(job.indexes, job.fingerprints, strict=True))
-        operation = self.operation
+        fingerprint = self.operation.fingerprint
+        by_index: dict[int, Any] | None = None
         lines: list[bytes] = []
         for part in parts:
-            error = part.error
+            error, body = part.error, part.body
+            part.body = None  # the consumer gets the payload, not the bytes again
+            if error is not None and not (
+                isinstance(error, APIStatusError) and is_permanent(error)
+            ):
+                continue
+            if part.indexes is job.indexes:
+                sent = job.items
+            else:
+                if by_index is None:
+                    by_index = dict(zip(job.indexes, job.items, strict=True))
+                sent = [by_index[index] for index in part.indexes]
+            fingerprints = [fingerprint(item) for item in sent]
             if error is None:
-                results = operation.journal_results(part.payload)
-                lines.extend(
-                    journal_line(index, identifier, fingerprints[index], result, None)
-                    for index, identifier, result in zip(
-                        part.indexes, part.identifiers, results, strict=True
-                    )
-                )
-            elif isinstance(error, APIStatusError) and is_permanent(error):
-                lines.extend(
-                    journal_line(index, identifier, fingerprints[index], None, error)
-                    for index, identifier in zip(part.indexes, part.identifiers, strict=True)
-                )
+                if isinstance(body, bytes):
+                    lines.append(results_line(part.indexes, part.identifiers, fingerprints, body))
+            else:
+                assert isinstance(error, APIStatusError)
+                lines.append(refusal_line(part.indexes, part.identifiers, fingerprints, error))
         journal.write(lines)
 
     # -- deadline -----------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from emmi_async._base_client import BaseClient
 from emmi_async._exceptions import EmmiError, EntityValidationError
 from emmi_async._response import APIResponse
 from emmi_async._retry import is_permanent
-from emmi_async.batch._operation import fingerprint_of, post_chunk
+from emmi_async.batch._operation import analysis_results, fingerprint_of, post_chunk
 from emmi_async.batch._outcome import BatchDeadlineError
 from emmi_async.batch._run import Journaled, Run, Settled
 from emmi_async.frames._decode import extra_json, flatten_results, parse_results
@@ -55,8 +55,8 @@ def status_of(error: Exception) -> str:
 
 
 class TablePayload:
-    """A chunk's parsed results (see :func:`parse_results`) and, when the journal or the
-    ``extra`` column needs it, the body itself."""
+    """A chunk's parsed results (see :func:`parse_results`) and, when the ``extra``
+    column needs it, the body itself."""
 
     __slots__ = ("body", "parsed")
 
@@ -102,16 +102,8 @@ class TableOperation:
         parsed = parse_results(body, count, self.output, what)
         return TablePayload(parsed, body if self.keep_bodies else None)
 
-    def journal_results(self, payload: Any) -> list[Any]:
-        """The results to journal: the body's own when it is kept (``extra``: unknown
-        fields too), else what the table needs of them, encoded from the parsed columns
-        in compiled code (no Python object per result field)."""
-        assert isinstance(payload, TablePayload)
-        if payload.body is not None:
-            results = orjson.loads(payload.body).get("results")
-            return list(results)
-        texts = payload.parsed.to_frame("r").select(pl.col("r").explode().struct.json_encode())
-        return [orjson.Fragment(text) for text in texts.to_series().to_list()]
+    def results_in(self, body: Any) -> list[Any]:
+        return analysis_results(body)
 
     def result_from_json(self, data: Any) -> Any:
         return data

@@ -6,9 +6,11 @@ import collections
 import os
 import socket
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import anyio
+import orjson
 import sniffio
 
 from emmi_async._exceptions import APIStatusError
@@ -216,3 +218,17 @@ def throttle_first(server: ReferenceServer, then: Any) -> Any:
 
 def throttled() -> FaultConfig:
     return FaultConfig(status_rates={429: 1.0})
+
+
+def journal_entities(path: Path) -> tuple[int, int]:
+    """Entities recorded in a journal's whole lines (a torn last line and the header not
+    counted): (all, refused). A line holds one part of a chunk: its indexes in ``"i"``."""
+    data = path.read_bytes() if path.exists() else b""
+    recorded = refused = 0
+    for line in data[: data.rfind(b"\n") + 1].splitlines()[1:]:
+        item = orjson.loads(line)
+        count = len(item["i"]) if isinstance(item["i"], list) else 1
+        recorded += count
+        if "err" in item:
+            refused += count
+    return recorded, refused

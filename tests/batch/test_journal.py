@@ -23,6 +23,7 @@ from ._support import (
     CLIMATE_RISK,
     client_bad,
     entities_used,
+    journal_entities,
     risk_entity,
     server_bad,
     summary,
@@ -65,13 +66,6 @@ async def uninterrupted(inputs: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     return [summary(outcome) for outcome in report.outcomes]
 
 
-def recorded(path: Path) -> tuple[int, int]:
-    """Whole entity lines in a journal (a torn last line not counted): (all, refusals)."""
-    data = path.read_bytes() if path.exists() else b""
-    lines = data[: data.rfind(b"\n") + 1].splitlines()[1:]
-    return len(lines), sum(1 for line in lines if b'"err"' in line)
-
-
 async def resume_and_check(
     server: ReferenceServer,
     journal: Path,
@@ -81,7 +75,7 @@ async def resume_and_check(
 ) -> int:
     """Resume on a fault-free ``server``; check it resends only what is left. Its resumed."""
     key = server.keys.single
-    lines, refusals = recorded(journal)
+    journaled, refusals = journal_entities(journal)
     server.faults = None
     before = entities_used(server, key, CLIMATE_RISK)
     events: collections.Counter[str] = collections.Counter()
@@ -97,12 +91,12 @@ async def resume_and_check(
     resent = entities_used(server, key, CLIMATE_RISK) - before
     assert [summary(outcome) for outcome in report.outcomes] == expected
     stats = report.stats
-    assert stats.resumed == lines
+    assert stats.resumed == journaled
     # Outcomes read back from the journal are reported as progress too.
     assert (events["done"], events["failed"]) == (stats.succeeded, stats.failed)
     # Successes computed now = successes in total - successes read back from the journal.
-    assert resent == stats.succeeded - (lines - refusals)
-    assert recorded(journal)[0] == JOURNALED
+    assert resent == stats.succeeded - (journaled - refusals)
+    assert journal_entities(journal)[0] == JOURNALED
     return stats.resumed
 
 
@@ -144,9 +138,9 @@ async def test_interrupted_mid_run_then_resumed(tmp_path: Path) -> None:
             async for outcome in stream:
                 if outcome.index >= 100 and outcome.ok:
                     break
-    lines, _ = recorded(journal)
-    assert 0 < lines < JOURNALED  # really interrupted mid-run
-    assert await resume_and_check(server, journal, inputs, expected) == lines
+    journaled, _ = journal_entities(journal)
+    assert 0 < journaled < JOURNALED  # really interrupted mid-run
+    assert await resume_and_check(server, journal, inputs, expected) == journaled
     # Complete now: a third run sends nothing at all.
     async with server.client() as client:
         third = await client.batch(client.climate_risk.assess, journal=journal).run(inputs)
@@ -163,10 +157,10 @@ async def test_torn_last_line_is_tolerated(tmp_path: Path) -> None:
     async with server, server.client() as client:
         runner = client.batch(client.climate_risk.assess, chunk_size=10, journal=journal)
         await runner.run(inputs[:150])
-    lines, _ = recorded(journal)
+    journaled, _ = journal_entities(journal)
     with journal.open("ab") as file:
         file.write(b'{"i": 150, "id": "E150", "fp": "0123')  # killed mid-write
-    assert await resume_and_check(server, journal, inputs, expected) == lines
+    assert await resume_and_check(server, journal, inputs, expected) == journaled
 
 
 async def test_journal_of_another_operation_is_refused(tmp_path: Path) -> None:
@@ -243,7 +237,7 @@ async def test_kill_9_then_resume(tmp_path: Path) -> None:
             try:
                 with anyio.fail_after(60):
                     # The journal is another process's file: nothing to wait on but polling.
-                    while recorded(journal)[0] < 10 and process.returncode is None:  # noqa: ASYNC110
+                    while journal_entities(journal)[0] < 10 and process.returncode is None:  # noqa: ASYNC110
                         await anyio.sleep(0.005)
                 os.kill(process.pid, signal.SIGKILL)
             finally:
@@ -252,8 +246,8 @@ async def test_kill_9_then_resume(tmp_path: Path) -> None:
                 await process.wait()
         assert process.returncode == -signal.SIGKILL, err.read_text()
         assert b"finished" not in out.read_bytes()
-        lines, _ = recorded(journal)
-        assert 10 <= lines < JOURNALED
+        journaled, _ = journal_entities(journal)
+        assert 10 <= journaled < JOURNALED
         # Requests of the killed process still inside the server finish there (and count as
         # usage): let them, before counting what the resumed run sends.
         used = -1
@@ -261,4 +255,4 @@ async def test_kill_9_then_resume(tmp_path: Path) -> None:
             used = entities_used(server, server.keys.single, CLIMATE_RISK)
             await anyio.sleep(0.2)
         resumed = await resume_and_check(server, journal, inputs, expected)
-    assert resumed == lines
+    assert resumed == journaled

@@ -15,6 +15,7 @@ import pytest
 from emmi_async.cli import main
 from emmi_async.testing import ReferenceServer
 from scripts.make_portfolio import write as write_portfolio
+from tests.batch._support import journal_entities
 from tests.cli.conftest import REPO, read_csv, requests_served
 
 
@@ -23,8 +24,8 @@ def estimate(*argv: str | Path) -> int:
 
 
 def _journaled(journal: Path) -> int:
-    """Entities recorded in a journal (its first line is the header)."""
-    return max(0, len(journal.read_bytes().splitlines()) - 1)
+    """Entities recorded in a journal's whole lines."""
+    return journal_entities(journal)[0]
 
 
 def test_resume_after_deadline_gives_the_uninterrupted_output(

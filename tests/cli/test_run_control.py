@@ -23,6 +23,7 @@ from emmi_async import PermissionDeniedError
 from emmi_async.cli import main
 from emmi_async.testing import ReferenceServer
 from scripts.make_portfolio import write as write_portfolio
+from tests.batch._support import journal_entities
 from tests.cli.conftest import REPO, read_csv
 
 PROGRESS = re.compile(r"^  ([\d,]+)/([\d,]+) \(\d+%\).* entities/s, ([\d,]+) failed, retries \d+")
@@ -51,8 +52,8 @@ def _run(*argv: str | Path, **env: str) -> subprocess.CompletedProcess[str]:
 
 
 def _journaled(journal: Path) -> int:
-    """Entities recorded in a journal (its first line is the header)."""
-    return max(0, len(journal.read_bytes().splitlines()) - 1)
+    """Entities recorded in a journal's whole lines."""
+    return journal_entities(journal)[0]
 
 
 # -- refused credentials -------------------------------------------------------------------

@@ -18,6 +18,7 @@ from emmi_async import AsyncEmmi, SingleTenantAuth
 from emmi_async._exceptions import EntityValidationError
 from emmi_async.models import EMISSIONS_ESTIMATES
 from emmi_async.testing import FaultConfig, ReferenceServer
+from tests.batch._support import journal_entities
 
 from ._support import entities_of, frame, portfolio_rows
 
@@ -63,7 +64,7 @@ async def test_resume_after_an_interrupted_run_gives_the_same_table(tmp_path: Pa
                 seen += piece.height
                 if seen >= 500:
                     break
-        recorded = sum(b'"i":' in line for line in journal.read_bytes().splitlines())
+        recorded = journal_entities(journal)[0]
         assert 0 < recorded < 3000
         resumed_runner = client.batch(client.emissions.estimate, chunk_size=10, journal=journal)
         resumed = await resumed_runner.run_frame(frame(rows))

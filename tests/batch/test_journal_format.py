@@ -1,0 +1,104 @@
+"""The journal's lines: one per settled part, the body as the server sent it; the format-1
+lines (one per entity) of earlier versions still resume; a line that cannot be read is
+passed over and its entities are sent again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from emmi_async.batch._journal import Journal
+from emmi_async.batch._operation import analysis_results, fingerprint_of
+from emmi_async.models import EMISSIONS_ESTIMATES, to_json
+from emmi_async.testing import ReferenceServer
+
+from ._support import ESTIMATES, entities_used, entity, summary
+
+pytestmark = pytest.mark.anyio
+
+OPERATION = "emissions-estimates"
+
+
+def lines_of(path: Path) -> list[dict[str, Any]]:
+    return [orjson.loads(line) for line in path.read_bytes().splitlines()]
+
+
+def sent_fingerprint(item: dict[str, Any], index: int) -> str:
+    return fingerprint_of(EMISSIONS_ESTIMATES.prepare_json(item, index))
+
+
+async def test_a_line_per_chunk_holding_the_body_as_the_server_sent_it(tmp_path: Path) -> None:
+    inputs = [entity(i) for i in range(25)]
+    journal = tmp_path / "run.jsonl"
+    server = ReferenceServer(seed=1)
+    async with server, server.client() as client:
+        runner = client.batch(client.emissions.estimate, chunk_size=10, journal=journal)
+        report = await runner.run(inputs)
+    header, *lines = lines_of(journal)
+    assert header == {"emmi_journal": 2, "operation": OPERATION}
+    assert sorted(len(line["i"]) for line in lines) == [5, 10, 10]
+    by_index = {outcome.index: outcome for outcome in report.outcomes}
+    for line in lines:
+        results = line["body"]["results"]
+        assert len(results) == len(line["i"]) == len(line["id"]) == len(line["fp"])
+        for index, identifier, fingerprint, result in zip(
+            line["i"], line["id"], line["fp"], results, strict=True
+        ):
+            assert identifier == inputs[index]["entity_info"]["identifier"]
+            assert fingerprint == sent_fingerprint(inputs[index], index)
+            assert EMISSIONS_ESTIMATES.decode([result])[0] == by_index[index].result
+
+
+async def test_format_1_journal_resumes(tmp_path: Path) -> None:
+    inputs = [entity(i) for i in range(20)]
+    server = ReferenceServer(seed=1)
+    async with server, server.client() as client:
+        whole = await client.batch(client.emissions.estimate, chunk_size=10).run(inputs)
+        answers = await client.emissions.estimate(inputs[:8])
+        journal = tmp_path / "old.jsonl"
+        lines = [orjson.dumps({"emmi_journal": 1, "operation": OPERATION})]
+        for index, result in enumerate(answers):  # as version 1 wrote them
+            item = {
+                "i": index,
+                "id": inputs[index]["entity_info"]["identifier"],
+                "fp": sent_fingerprint(inputs[index], index),
+                "ok": to_json(result),
+            }
+            lines.append(orjson.dumps(item))
+        journal.write_bytes(b"\n".join(lines) + b"\n")
+        before = entities_used(server, server.keys.single, ESTIMATES)
+        runner = client.batch(client.emissions.estimate, chunk_size=10, journal=journal)
+        resumed = await runner.run(inputs)
+        sent = entities_used(server, server.keys.single, ESTIMATES) - before
+    assert runner.stats is not None
+    assert runner.stats.resumed == 8
+    assert sent == 12
+    assert [summary(o) for o in resumed.outcomes] == [summary(o) for o in whole.outcomes]
+
+
+def test_a_line_that_cannot_be_read_is_passed_over(tmp_path: Path) -> None:
+    journal = tmp_path / "run.jsonl"
+    good = {"i": [0, 1], "id": ["A", "B"], "fp": ["fa", "fb"], "body": {"results": [{"x": 1}, 2]}}
+    short = {"i": [2, 3], "id": ["C", "D"], "fp": ["fc", "fd"], "body": {"results": [{}]}}
+    no_list = {"i": [4], "id": ["E"], "fp": ["fe"], "body": {"results": {"x": 1}}}
+    refused = {"i": [5, 6], "id": ["F", "G"], "fp": ["ff", "fg"], "err": {"status": 422}}
+    lines = [
+        orjson.dumps({"emmi_journal": 2, "operation": OPERATION}),
+        orjson.dumps(good),
+        b'{"i": [7], "id": ["H"], "fp": ["fh"], "body": {"results": [NaN]}}',  # not strict JSON
+        orjson.dumps(short),
+        orjson.dumps(no_list),
+        orjson.dumps(refused),
+    ]
+    journal.write_bytes(b"\n".join(lines) + b"\n")
+    opened = Journal(journal, OPERATION, analysis_results)
+    opened.open()
+    opened.close()
+    assert sorted(opened.done) == [0, 1, 5, 6]
+    assert opened.done[1].result == 2
+    assert opened.done[0].identifier == "A"
+    assert opened.done[6].error == {"status": 422}
+    assert opened.done[6].fingerprint == "fg"
