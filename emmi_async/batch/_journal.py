@@ -169,13 +169,17 @@ class Journal:
             return False
         return any(index in done for index in range(start, stop))
 
-    def write(self, lines: Iterable[bytes]) -> None:
-        """Append lines of :func:`results_line` and :func:`refusal_line` (one ``write``,
-        flushed)."""
+    def write(self, pieces: Iterable[bytes]) -> None:
+        """Append the pieces of lines of :func:`results_line` and :func:`refusal_line`,
+        then flush: whole lines reach the file together. A body is written from where it
+        is, not copied into the line."""
         assert self._file is not None, "journal is not open"
-        payload = b"".join(lines)
-        if payload:
-            self._file.write(payload)
+        write = self._file.write
+        wrote = False
+        for piece in pieces:
+            write(piece)
+            wrote = True
+        if wrote:
             self._file.flush()
 
     def close(self) -> None:
@@ -189,11 +193,18 @@ def results_line(
     identifiers: Sequence[str | None],
     fingerprints: Sequence[str],
     body: bytes,
-) -> bytes:
-    """The line of entities that succeeded together: ``body`` is the response body that
-    answered them (valid JSON, written as it is)."""
-    item = {"i": indexes, "id": identifiers, "fp": fingerprints, "body": orjson.Fragment(body)}
-    return orjson.dumps(item) + b"\n"
+) -> list[bytes]:
+    """The pieces of the line of entities that succeeded together: ``body`` is the
+    response body that answered them, written as it is when it is one line (a body with
+    line breaks is made compact first; one that is not strict JSON is not recorded: a
+    resumed run sends those entities again)."""
+    if b"\n" in body or b"\r" in body:
+        try:
+            body = orjson.dumps(orjson.loads(body))
+        except orjson.JSONDecodeError:
+            return []
+    head = orjson.dumps({"i": indexes, "id": identifiers, "fp": fingerprints})
+    return [head[:-1] + b',"body":', body, b"}\n"]
 
 
 def refusal_line(
@@ -201,7 +212,7 @@ def refusal_line(
     identifiers: Sequence[str | None],
     fingerprints: Sequence[str],
     error: APIStatusError,
-) -> bytes:
+) -> list[bytes]:
     """The line of entities the API refused together, permanently, with ``error``."""
     refusal = {
         "status": error.status_code,
@@ -210,4 +221,4 @@ def refusal_line(
         "body": error.body,
     }
     item = {"i": indexes, "id": identifiers, "fp": fingerprints, "err": refusal}
-    return orjson.dumps(item) + b"\n"
+    return [orjson.dumps(item) + b"\n"]

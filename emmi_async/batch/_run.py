@@ -646,7 +646,7 @@ class Run:
             return
         fingerprint = self.operation.fingerprint
         by_index: dict[int, Any] | None = None
-        lines: list[bytes] = []
+        pieces: list[bytes] = []
         for part in parts:
             error, body = part.error, part.body
             part.body = None  # the consumer gets the payload, not the bytes again
@@ -663,11 +663,11 @@ class Run:
             fingerprints = [fingerprint(item) for item in sent]
             if error is None:
                 if isinstance(body, bytes):
-                    lines.append(results_line(part.indexes, part.identifiers, fingerprints, body))
+                    pieces += results_line(part.indexes, part.identifiers, fingerprints, body)
             else:
                 assert isinstance(error, APIStatusError)
-                lines.append(refusal_line(part.indexes, part.identifiers, fingerprints, error))
-        journal.write(lines)
+                pieces += refusal_line(part.indexes, part.identifiers, fingerprints, error)
+        journal.write(pieces)
 
     # -- deadline -----------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from emmi_async.batch._journal import Journal
+from emmi_async.batch._journal import Journal, results_line
 from emmi_async.batch._operation import analysis_results, fingerprint_of
 from emmi_async.models import EMISSIONS_ESTIMATES, to_json
 from emmi_async.testing import ReferenceServer
@@ -102,3 +102,20 @@ def test_a_line_that_cannot_be_read_is_passed_over(tmp_path: Path) -> None:
     assert opened.done[0].identifier == "A"
     assert opened.done[6].error == {"status": 422}
     assert opened.done[6].fingerprint == "fg"
+
+
+def test_a_body_with_line_breaks_is_written_on_one_line() -> None:
+    body = b'{\r\n  "results": [\n    {"data": []},\n    {"data": [{"year": 2022}]}\n  ]\n}\n'
+    line = b"".join(results_line([3, 4], ["C", "D"], ["fc", "fd"], body))
+    assert line.count(b"\n") == 1
+    assert line.endswith(b"\n")
+    assert b"\r" not in line
+    assert orjson.loads(line) == {
+        "i": [3, 4],
+        "id": ["C", "D"],
+        "fp": ["fc", "fd"],
+        "body": orjson.loads(body),
+    }
+    assert results_line([5], ["E"], ["fe"], b'{"results":\n[NaN]}') == []
+    one_line = b'{"results":[{"data":[]}]}'
+    assert results_line([6], ["F"], ["ff"], one_line)[1] is one_line  # not copied
