@@ -22,7 +22,9 @@ Contract of :func:`open_portfolio` (everything here happens before anything is s
   of each identifier's first row (rows keep their order within an entity). Entities, and
   so the results, come in order of first appearance.
 - Memory: frames of :data:`FRAME_ROWS` rows; the pre-pass keeps 8 bytes per entity (a
-  hash of each run of rows), staged files 8 bytes per row for their line numbers.
+  hash of each run of rows), staged files 8 bytes per row for their line numbers. What
+  Arrow's memory pool kept of the pre-pass's reads goes back to the system before the
+  run starts (80 MiB for 3,000,000 rows, measured: else the command's peak).
 """
 
 from __future__ import annotations
@@ -473,7 +475,7 @@ def _grouped(
     previous: int | None = None
     starts: list[pl.Series] = []  # the identifier hash of each run of rows
     file = pq.ParquetFile(data)
-    for batch in file.iter_batches(batch_size=BATCH_ROWS * 4, columns=[column]):
+    for batch in file.iter_batches(batch_size=BATCH_ROWS, columns=[column]):
         identifiers = pl.Series(batch.column(0)).cast(pl.String)
         hashed = identifiers.hash()
         missing = identifiers.is_null()
@@ -490,6 +492,7 @@ def _grouped(
     runs = len(every) + nulls
     entities = every.n_unique() + nulls
     del every
+    pa.default_memory_pool().release_unused()
     if runs == entities:
         return Portfolio(display, path, data, names, rows, entities, workdir)
     if workdir is None:
@@ -501,6 +504,7 @@ def _grouped(
         else:
             _regroup_in_buckets(data, names, column, workdir, target)
         stored = {name: name for name in names.values()}
+        pa.default_memory_pool().release_unused()
         return Portfolio(display, path, target, stored, rows, entities, workdir)
     except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)
