@@ -9,7 +9,6 @@ so that the run can keep a response as bytes until its consumer is ready for the
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -39,8 +38,9 @@ class Operation(Protocol):
     def identifier(self, item: Any) -> str | None:
         """The item's identifier, read leniently (also from a bad item)."""
 
-    def fingerprint(self, prepared: Any) -> str:
-        """A digest of what is sent for an item, for the journal's same-input check."""
+    def sent_bytes(self, prepared: Any) -> bytes:
+        """What is sent for an item, as bytes: the journal keeps a digest of it to check
+        that a resumed run has the same input."""
 
     def encode(self, prepared: Sequence[Any]) -> bytes | None:
         """The request body for a chunk of prepared items (``None`` for a GET)."""
@@ -84,11 +84,6 @@ async def post_chunk(
     )
 
 
-def fingerprint_of(encoded: bytes) -> str:
-    """A short digest of what is sent for an item, for the journal's same-input check."""
-    return hashlib.blake2b(encoded, digest_size=8).hexdigest()
-
-
 def analysis_results(body: Any) -> list[Any]:
     """The results of an analysis response body (``{"results": [...]}``, or a bare array,
     which :meth:`~emmi_async.models.AnalysisSpec.decode` accepts too)."""
@@ -119,8 +114,9 @@ class AnalysisOperation:
         # Checked and encoded at once: a valid plain dict never becomes models.
         return self.spec.prepare_json(item, index)
 
-    def fingerprint(self, prepared: Any) -> str:
-        return fingerprint_of(prepared)
+    def sent_bytes(self, prepared: Any) -> bytes:
+        assert isinstance(prepared, bytes)
+        return prepared
 
     def identifier(self, item: Any) -> str | None:
         return _identifier_of(item)
@@ -172,8 +168,8 @@ class HazardOperation:
         value = item.get("identifier") if isinstance(item, Mapping) else None
         return value if isinstance(value, str) else None
 
-    def fingerprint(self, prepared: Any) -> str:
-        return fingerprint_of(orjson.dumps(list(prepared)))
+    def sent_bytes(self, prepared: Any) -> bytes:
+        return orjson.dumps(list(prepared))
 
     def encode(self, prepared: Sequence[Any]) -> bytes | None:
         return None

@@ -259,7 +259,7 @@ class Run:
         """
         journal = self.journal
         if journal is not None and journal.holds(index):
-            recorded = journal.recorded(index, self.operation.fingerprint(item))
+            recorded = journal.recorded(index, journal.fingerprint(self.operation.sent_bytes(item)))
             assert recorded is not None
             self._resume(index, recorded)
             return
@@ -644,7 +644,7 @@ class Run:
         journal = self.journal
         if journal is None:
             return
-        fingerprint = self.operation.fingerprint
+        fingerprint, sent_bytes = journal.fingerprint, self.operation.sent_bytes
         by_index: dict[int, Any] | None = None
         pieces: list[bytes] = []
         for part in parts:
@@ -660,7 +660,7 @@ class Run:
                 if by_index is None:
                     by_index = dict(zip(job.indexes, job.items, strict=True))
                 sent = [by_index[index] for index in part.indexes]
-            fingerprints = [fingerprint(item) for item in sent]
+            fingerprints = [fingerprint(sent_bytes(item)) for item in sent]
             if error is None:
                 if isinstance(body, bytes):
                     pieces += results_line(part.indexes, part.identifiers, fingerprints, body)

@@ -21,7 +21,7 @@ from emmi_async._base_client import BaseClient
 from emmi_async._exceptions import EmmiError, EntityValidationError
 from emmi_async._response import APIResponse
 from emmi_async._retry import is_permanent
-from emmi_async.batch._operation import analysis_results, fingerprint_of, post_chunk
+from emmi_async.batch._operation import analysis_results, post_chunk
 from emmi_async.batch._outcome import BatchDeadlineError
 from emmi_async.batch._run import Journaled, Run, Settled
 from emmi_async.frames._decode import extra_json, flatten_results, parse_results
@@ -84,8 +84,9 @@ class TableOperation:
         value = info.get("identifier") if isinstance(info, Mapping) else None
         return value if isinstance(value, str) else None
 
-    def fingerprint(self, prepared: Any) -> str:
-        return fingerprint_of(prepared)
+    def sent_bytes(self, prepared: Any) -> bytes:
+        assert isinstance(prepared, bytes)
+        return prepared
 
     def encode(self, prepared: Sequence[Any]) -> bytes | None:
         return b"[" + b",".join(prepared) + b"]"

@@ -4,6 +4,7 @@ passed over and its entities are sent again."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import orjson
 import pytest
 
 from emmi_async.batch._journal import Journal, results_line
-from emmi_async.batch._operation import analysis_results, fingerprint_of
+from emmi_async.batch._operation import analysis_results
 from emmi_async.models import EMISSIONS_ESTIMATES, to_json
 from emmi_async.testing import ReferenceServer
 
@@ -26,8 +27,13 @@ def lines_of(path: Path) -> list[dict[str, Any]]:
     return [orjson.loads(line) for line in path.read_bytes().splitlines()]
 
 
-def sent_fingerprint(item: dict[str, Any], index: int) -> str:
-    return fingerprint_of(EMISSIONS_ESTIMATES.prepare_json(item, index))
+def sent_fingerprint(item: dict[str, Any], index: int, form: int = 2) -> str:
+    """The fingerprint of an entity as a journal of format ``form`` digests it: 16 hex
+    digits of SHA-256 (format 2) or of BLAKE2b-64 (format 1)."""
+    sent = EMISSIONS_ESTIMATES.prepare_json(item, index)
+    if form == 1:
+        return hashlib.blake2b(sent, digest_size=8).hexdigest()
+    return hashlib.sha256(sent).hexdigest()[:16]
 
 
 async def test_a_line_per_chunk_holding_the_body_as_the_server_sent_it(tmp_path: Path) -> None:
@@ -64,7 +70,7 @@ async def test_format_1_journal_resumes(tmp_path: Path) -> None:
             item = {
                 "i": index,
                 "id": inputs[index]["entity_info"]["identifier"],
-                "fp": sent_fingerprint(inputs[index], index),
+                "fp": sent_fingerprint(inputs[index], index, form=1),
                 "ok": to_json(result),
             }
             lines.append(orjson.dumps(item))
