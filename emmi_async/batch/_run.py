@@ -259,10 +259,11 @@ class Run:
         """
         journal = self.journal
         if journal is not None and journal.holds(index):
-            recorded = journal.recorded(index, journal.fingerprint(self.operation.sent_bytes(item)))
-            assert recorded is not None
-            self._resume(index, recorded)
-            return
+            fingerprint = journal.fingerprint(self.operation.sent_bytes(item))
+            recorded = journal.recorded(index, fingerprint, identifier)
+            if recorded is not None:  # else a body that cannot be read back: send again
+                self._resume(index, identifier, recorded)
+                return
         job = self.groups.get(group)
         if job is None:
             job = self.groups[group] = Job(self.next_job, group)
@@ -334,7 +335,7 @@ class Run:
         if self.on_progress is not None:
             self.on_progress(BatchEvent(kind, count, self.stats))
 
-    def _resume(self, index: int, recorded: Recorded) -> None:
+    def _resume(self, index: int, identifier: str | None, recorded: Recorded) -> None:
         self.stats.resumed += 1
         if recorded.error is None:
             self.stats.succeeded += 1
@@ -347,13 +348,13 @@ class Run:
                 and len(last.indexes) < self.runner.chunk_size
             ):  # resumed neighbours go on as one part, as a chunk would (one parse for all)
                 last.indexes.append(index)
-                last.identifiers.append(recorded.identifier)
+                last.identifiers.append(identifier)
                 last.payload.append(recorded.result)
                 return
-            settled = Settled([index], [recorded.identifier], payload=Journaled([recorded.result]))
+            settled = Settled([index], [identifier], payload=Journaled([recorded.result]))
         else:
             url = str(self.client.url_for(self.operation.name))
-            settled = Settled([index], [recorded.identifier], error=recorded.rebuild_error(url))
+            settled = Settled([index], [identifier], error=recorded.rebuild_error(url))
             self.stats.failed += 1
             self.emit("failed", 1)
         self.early.append(settled)

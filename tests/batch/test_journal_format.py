@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
-from emmi_async.batch._journal import Journal, results_line
+from emmi_async.batch._journal import Journal, JournalMismatchError, results_line
 from emmi_async.batch._operation import analysis_results
 from emmi_async.models import EMISSIONS_ESTIMATES, to_json
 from emmi_async.testing import ReferenceServer
@@ -85,29 +85,52 @@ async def test_format_1_journal_resumes(tmp_path: Path) -> None:
     assert [summary(o) for o in resumed.outcomes] == [summary(o) for o in whole.outcomes]
 
 
-def test_a_line_that_cannot_be_read_is_passed_over(tmp_path: Path) -> None:
+def test_lines_that_cannot_be_read_back_leave_their_entities_to_send(tmp_path: Path) -> None:
     journal = tmp_path / "run.jsonl"
-    good = {"i": [0, 1], "id": ["A", "B"], "fp": ["fa", "fb"], "body": {"results": [{"x": 1}, 2]}}
-    short = {"i": [2, 3], "id": ["C", "D"], "fp": ["fc", "fd"], "body": {"results": [{}]}}
-    no_list = {"i": [4], "id": ["E"], "fp": ["fe"], "body": {"results": {"x": 1}}}
-    refused = {"i": [5, 6], "id": ["F", "G"], "fp": ["ff", "fg"], "err": {"status": 422}}
+    good = {"i": [0, 1], "id": ["A", "B"], "fp": ["0a", "0b"], "body": {"results": [{"x": 1}, 2]}}
+    short = {"i": [2, 3], "id": ["C", "D"], "fp": ["0c", "0d"], "body": {"results": [{}]}}
+    no_list = {"i": [4], "id": ["E"], "fp": ["0e"], "body": {"results": {"x": 1}}}
+    refused = {
+        "i": [5, 6],
+        "id": ["F", "G"],
+        "fp": ["0f", "10"],
+        "err": {"status": 422, "message": "m", "request_id": None, "body": {"error": {}}},
+    }
     lines = [
         orjson.dumps({"emmi_journal": 2, "operation": OPERATION}),
         orjson.dumps(good),
-        b'{"i": [7], "id": ["H"], "fp": ["fh"], "body": {"results": [NaN]}}',  # not strict JSON
+        b'{"i":[7],"id":["H"],"fp":["11"],"body":{"results":[NaN]}}',  # not strict JSON
         orjson.dumps(short),
         orjson.dumps(no_list),
         orjson.dumps(refused),
+        b'{"i":[8],"id":["I"],"fp":["not hex"],"body":{"results":[{}]}}',
+        b'{"i": [9], "id": ["J"], "fp": ["12"], "err": ',  # cut short, not the last line
+        orjson.dumps({**good, "i": [1, 10], "fp": ["1b", "1a"]}),  # entity 1 recorded again
     ]
     journal.write_bytes(b"\n".join(lines) + b"\n")
     opened = Journal(journal, OPERATION, analysis_results)
     opened.open()
-    opened.close()
-    assert sorted(opened.done) == [0, 1, 5, 6]
-    assert opened.done[1].result == 2
-    assert opened.done[0].identifier == "A"
-    assert opened.done[6].error == {"status": 422}
-    assert opened.done[6].fingerprint == "fg"
+    try:
+        assert [i for i in range(12) if opened.holds(i)] == [0, 1, 2, 3, 4, 5, 6, 7, 10]
+        first = opened.recorded(0, "0a", "A")
+        assert first is not None
+        assert first.result == {"x": 1}
+        assert first.identifier == "A"
+        again = opened.recorded(1, "1b")  # the later line counts
+        assert again is not None
+        assert again.result == {"x": 1}
+        for index, fingerprint in [(2, "0c"), (3, "0d"), (4, "0e"), (7, "11")]:
+            assert opened.recorded(index, fingerprint) is None  # sent again
+        refusal = opened.recorded(6, "10")
+        assert refusal is not None
+        assert refusal.error == refused["err"]
+        with pytest.raises(JournalMismatchError, match=r"entity 0 \('A'\) differs"):
+            opened.recorded(0, "ff", "A")
+        assert opened.records_any(8, 10) is False
+        assert opened.records_any(8, 11) is True
+    finally:
+        opened.close()
+    assert journal.read_bytes().endswith(lines[-1] + b"\n")  # nothing cut: no torn last line
 
 
 def test_a_body_with_line_breaks_is_written_on_one_line() -> None:
