@@ -123,7 +123,7 @@ class AnalysisOperation:
         return await post_chunk(client, self.name, body, len(prepared))
 
     def decode(self, response: APIResponse, count: int) -> list[Any]:
-        results = self.spec.decode(parse_body(response))
+        results = self.spec.decode(parse_body(response), consume=True)
         if len(results) != count:
             raise ResponseMismatchError(
                 f"{self.name}: sent {count} entities, the response holds "
