@@ -92,7 +92,17 @@ def _field(obj: Any, name: str) -> Any:
 
 
 def _identifier_of(item: Any) -> str | None:
-    value = _field(_field(item, "entity_info"), "identifier")
+    if type(item) is dict:  # the common case, without the ABC checks of ``_field``
+        info = item.get("entity_info")
+        if type(info) is dict:
+            value = info.get("identifier")
+            return value if type(value) is str else _identifier_of_info(info)
+        return _identifier_of_info(info)
+    return _identifier_of_info(_field(item, "entity_info"))
+
+
+def _identifier_of_info(info: Any) -> str | None:
+    value = _field(info, "identifier")
     return value if isinstance(value, str) else None
 
 

@@ -613,6 +613,10 @@ class _Generator:
             elif field.default is attrs.NOTHING:
                 lines.append(f"    {var} = d[{field.name!r}]")
                 self.value_code(hints[field.name], var, lines, "    ")
+            elif field.default is None and _is_optional(hints[field.name]):
+                # Missing or null: None either way (the default), no sentinel needed.
+                lines.append(f"    {var} = d.get({field.name!r})")
+                self.value_code(hints[field.name], var, lines, "    ")
             else:
                 default = field.default
                 lines.append(f"    {var} = d.get({field.name!r}, _MISS)")
