@@ -31,7 +31,7 @@ from typing import Any
 import attrs
 
 from emmi_async.models._checks import EMISSION_KEYS, YEAR_MAX, YEAR_MIN, _valid_currencies
-from emmi_async.models._common import DataYear, Emissions, EntityInfo, Financials
+from emmi_async.models._common import EMPTY_EXTRA, DataYear, Emissions, EntityInfo, Financials
 from emmi_async.models._enums import AssetType, ProjectionMethod
 from emmi_async.models._requests import (
     ClimateRiskEntity,
@@ -530,6 +530,7 @@ class _Generator:
             "_new": object.__new__,
             "_TUPLES": _TUPLES,
             "_share": _share,
+            "_EMPTY": EMPTY_EXTRA,
         }
         self.functions: dict[type[Any], str] = {}
         self._count = 0
@@ -607,7 +608,7 @@ class _Generator:
             if field.name == "extra":
                 known_ref = self._name("known", known)
                 lines.append(
-                    f"    {var} = {{}} if {known_ref}.issuperset(d) else "
+                    f"    {var} = _EMPTY if {known_ref}.issuperset(d) else "
                     f"{{k: d[k] for k in d.keys() - {known_ref}}}"
                 )
             elif field.default is attrs.NOTHING:

@@ -438,3 +438,23 @@ def test_a_consuming_decode_of_bytes_fills_the_parsed_list() -> None:
     )
     shared = spec.decode(orjson.dumps({"results": [good, good]}))
     assert shared[0].data[0].estimated is shared[1].data[0].estimated  # one tuple per content
+
+
+def test_models_without_unknown_keys_share_one_read_only_empty_extra() -> None:
+    from emmi_async.models import EntityInfo
+    from emmi_async.models._common import EMPTY_EXTRA
+
+    spec = ANALYSES["emissions-estimates"]
+    payload = {"results": [{"data": [{"year": 2022, "emissions": {"scope1": 1.0}}]}]}
+    (fast,) = spec.decode(orjson.dumps(payload))
+    slow = converter.structure(payload["results"][0], spec.result_type)
+    for model in (fast, slow, fast.data[0], fast.data[0].emissions, EntityInfo()):
+        assert model.extra is EMPTY_EXTRA
+    assert fast == slow
+    assert repr(fast) == repr(slow)
+    assert EntityInfo() == EntityInfo(extra={})
+    assert repr(EntityInfo()) == repr(EntityInfo(extra={}))
+    assert EMPTY_EXTRA == {}
+    with pytest.raises(TypeError):
+        EntityInfo().extra["x"] = 1  # type: ignore[index]
+    assert copy.deepcopy(EntityInfo()).extra is EMPTY_EXTRA
