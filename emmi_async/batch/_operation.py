@@ -98,7 +98,17 @@ def _field(obj: Any, name: str) -> Any:
 
 
 def _identifier_of(item: Any) -> str | None:
-    value = _field(_field(item, "entity_info"), "identifier")
+    if type(item) is dict:  # the common case, without the ABC checks of ``_field``
+        info = item.get("entity_info")
+        if type(info) is dict:
+            value = info.get("identifier")
+            return value if type(value) is str else _identifier_of_info(info)
+        return _identifier_of_info(info)
+    return _identifier_of_info(_field(item, "entity_info"))
+
+
+def _identifier_of_info(info: Any) -> str | None:
+    value = _field(info, "identifier")
     return value if isinstance(value, str) else None
 
 
@@ -130,7 +140,7 @@ class AnalysisOperation:
         return await post_chunk(client, self.name, body, len(prepared))
 
     def decode(self, response: APIResponse, count: int) -> list[Any]:
-        results = self.spec.decode(parse_body(response))
+        results = self.spec.decode(parse_body(response), consume=True)
         if len(results) != count:
             raise ResponseMismatchError(
                 f"{self.name}: sent {count} entities, the response holds "

@@ -55,6 +55,31 @@ class Outcome(Generic[ResultT]):
         return cast(ResultT, self.result)
 
 
+_new = object.__new__
+_SET_INDEX, _SET_IDENTIFIER, _SET_RESULT, _SET_ERROR, _SET_ATTEMPTS = (
+    getattr(Outcome, field.name).__set__ for field in attrs.fields(Outcome)
+)
+
+
+def outcome_of(
+    index: int,
+    identifier: str | None,
+    result: ResultT | None,
+    error: Exception | None,
+    attempts: int,
+) -> Outcome[ResultT]:
+    """``Outcome(index, identifier, result=result, error=error, attempts=attempts)``, at
+    half the cost: the slots are set directly, as the frozen ``__init__`` would (it has no
+    validators or converters), for the one outcome the runner makes per entity."""
+    outcome: Outcome[ResultT] = _new(Outcome)
+    _SET_INDEX(outcome, index)
+    _SET_IDENTIFIER(outcome, identifier)
+    _SET_RESULT(outcome, result)
+    _SET_ERROR(outcome, error)
+    _SET_ATTEMPTS(outcome, attempts)
+    return outcome
+
+
 def _percentile(values: Sequence[float], q: float) -> float | None:
     if not values:
         return None

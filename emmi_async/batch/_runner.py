@@ -44,6 +44,7 @@ from emmi_async.batch._outcome import (
     BatchReport,
     BatchStats,
     Outcome,
+    outcome_of,
 )
 from emmi_async.batch._run import Delivery, Journaled, Run, Settled, Source
 from emmi_async.batch._watch import Progress, watch_run
@@ -336,15 +337,16 @@ class BatchRunner(Generic[ResultT]):
     def _expand(self, part: Settled) -> Iterator[Outcome[ResultT]]:
         """The outcomes of a settled part, one per entity."""
         error = part.error
+        attempts = part.attempts
         if error is not None:
             for index, identifier in zip(part.indexes, part.identifiers, strict=True):
-                yield Outcome(index, identifier, error=error, attempts=part.attempts)
+                yield outcome_of(index, identifier, None, error, attempts)
             return
         payload = part.payload
         if isinstance(payload, Journaled):
             payload = [self._operation.result_from_json(result) for result in payload]
         for index, identifier, result in zip(part.indexes, part.identifiers, payload, strict=True):
-            yield Outcome(index, identifier, result=result, attempts=part.attempts)
+            yield outcome_of(index, identifier, result, None, attempts)
 
 
 class _EntitySource:

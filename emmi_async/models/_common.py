@@ -25,9 +25,43 @@ __all__ = [
 ]
 
 
+class _EmptyExtra(dict[str, Any]):
+    """The ``extra`` of every model without unknown keys: one shared, empty, read-only dict.
+
+    It is a ``dict`` (equal to ``{}``, shown as ``{}``) that refuses to be changed, so that
+    models can share it: a result with no unknown keys allocates no ``extra`` of its own
+    (7 dicts fewer per estimates result, fewer young objects for the garbage collector).
+    """
+
+    __slots__ = ()
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("a model's extra is read-only (models are frozen)")
+
+    __setitem__ = __delitem__ = _read_only
+    update = setdefault = pop = popitem = clear = __ior__ = _read_only
+
+    def __copy__(self) -> _EmptyExtra:
+        return self
+
+    def __deepcopy__(self, memo: Any) -> _EmptyExtra:
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_empty_extra, ())
+
+
+def _empty_extra() -> Mapping[str, Any]:
+    return EMPTY_EXTRA
+
+
+EMPTY_EXTRA: Mapping[str, Any] = _EmptyExtra()
+"""The shared ``extra`` of models without unknown keys."""
+
+
 def extra_field() -> Any:
     """The ``extra`` field: unknown JSON keys, empty by default, compared but not hashed."""
-    return attrs.field(factory=dict, hash=False)
+    return attrs.field(default=EMPTY_EXTRA, hash=False)
 
 
 @attrs.frozen(kw_only=True)

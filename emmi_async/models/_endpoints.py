@@ -206,29 +206,43 @@ class AnalysisSpec(Generic[EntityT, ResultT]):
         unstructure = self._unstructure_entity
         return orjson.dumps([unstructure(entity) for entity in entities], option=DUMPS_OPTIONS)
 
-    def decode(self, payload: bytes | Any) -> list[ResultT]:
+    def decode(self, payload: bytes | Any, *, consume: bool = False) -> list[ResultT]:
         """The results of a ``{"results": [...]}`` body (bytes, str or parsed), in order.
 
         A bare array is accepted too. Unknown fields stay in each model's ``extra``.
         Raises :class:`ResponseDecodeError` naming every bad path. The number of results is
         not checked here.
+
+        ``consume=True`` hands a parsed ``payload`` over: its results list is filled with
+        the models in place (and returned), so each parsed result is freed as soon as its
+        model exists. Bytes are always consumed that way (they are parsed here). Either way
+        the models and the errors are those of ``consume=False``.
         """
         what = f"{self.name} response"
         if isinstance(payload, _TEXT):
             payload = loads(payload, what)
+            consume = True
         results = payload.get("results") if isinstance(payload, Mapping) else payload
         if not isinstance(results, (list, tuple)):
             message = "required field missing" if results is None else "expected a list"
             raise ResponseDecodeError(f"unexpected {what}", [("results", message)])
         fast = self._fast_result
         try:
+            if consume and type(results) is list:
+                # In place: a parsed result is released as soon as its model exists, so
+                # a chunk never holds both in full (fewer young objects for the GC to
+                # promote); the position of a result that fails holds its JSON still.
+                for position, result in enumerate(results):
+                    results[position] = fast(result)
+                return results
             return [fast(result) for result in results]
         except Exception:  # the converter decides: the same models, or the errors
             pass
         structure = self._structure_result
         cls = self.result_type
         try:
-            return [structure(result, cls) for result in results]
+            # Models already built in place are kept (parsed JSON is never a ``cls``).
+            return [result if type(result) is cls else structure(result, cls) for result in results]
         except Exception:
             pass
         raise ResponseDecodeError(f"unexpected {what}", self._result_errors(results)) from None
@@ -236,6 +250,8 @@ class AnalysisSpec(Generic[EntityT, ResultT]):
     def _result_errors(self, results: Sequence[Any]) -> list[FieldError]:
         errors: list[FieldError] = []
         for position, result in enumerate(results):
+            if type(result) is self.result_type:
+                continue  # built in place by a consuming decode: it has no errors
             prefix = join("results", position)
             for path, message in field_errors(result, self.result_type):
                 errors.append((_under(prefix, path), message))

@@ -31,7 +31,7 @@ from typing import Any
 import attrs
 
 from emmi_async.models._checks import EMISSION_KEYS, YEAR_MAX, YEAR_MIN, _valid_currencies
-from emmi_async.models._common import DataYear, Emissions, EntityInfo, Financials
+from emmi_async.models._common import EMPTY_EXTRA, DataYear, Emissions, EntityInfo, Financials
 from emmi_async.models._enums import AssetType, ProjectionMethod
 from emmi_async.models._requests import (
     ClimateRiskEntity,
@@ -503,12 +503,35 @@ def _plain_slots(cls: type[Any], names: Sequence[str]) -> bool:
     )
 
 
+_TUPLES: dict[tuple[str, ...], tuple[str, ...]] = {}
+_TUPLES_LIMIT = 1024
+
+
+def _share(value: tuple[str, ...]) -> tuple[str, ...]:
+    """``value``, kept as the one shared instance of its content while there is room.
+
+    Tuples of strings are immutable and compare by content, so results may share them:
+    the ``estimated`` scopes of a year are one of a handful of tuples, and a shared one is
+    one object less per year for the garbage collector to count.
+    """
+    if len(_TUPLES) < _TUPLES_LIMIT:
+        _TUPLES[value] = value
+    return value
+
+
 class _Generator:
     """Writes one structuring function per attrs class (and caches them by class)."""
 
     def __init__(self, fallback_hook: Callable[[Any], Callable[[Any, Any], Any]]) -> None:
         self._hook = fallback_hook
-        self.namespace: dict[str, Any] = {"Slow": Slow, "_MISS": _MISS, "_new": object.__new__}
+        self.namespace: dict[str, Any] = {
+            "Slow": Slow,
+            "_MISS": _MISS,
+            "_new": object.__new__,
+            "_TUPLES": _TUPLES,
+            "_share": _share,
+            "_EMPTY": EMPTY_EXTRA,
+        }
         self.functions: dict[type[Any], str] = {}
         self._count = 0
 
@@ -556,6 +579,8 @@ class _Generator:
                 lines.append(f"{indent}for _i in {var}:")
                 lines.extend(body)
                 lines.append(f"{indent}{var} = tuple({var})")
+                if inner is str:  # one shared tuple per content, e.g. ("scope2", "scope3")
+                    lines.append(f"{indent}{var} = _TUPLES.get({var}) or _share({var})")
         else:  # anything else: the converter's own hook, same result by construction
             hook = self._hook(tp)
             lines.append(
@@ -583,11 +608,15 @@ class _Generator:
             if field.name == "extra":
                 known_ref = self._name("known", known)
                 lines.append(
-                    f"    {var} = {{}} if {known_ref}.issuperset(d) else "
+                    f"    {var} = _EMPTY if {known_ref}.issuperset(d) else "
                     f"{{k: d[k] for k in d.keys() - {known_ref}}}"
                 )
             elif field.default is attrs.NOTHING:
                 lines.append(f"    {var} = d[{field.name!r}]")
+                self.value_code(hints[field.name], var, lines, "    ")
+            elif field.default is None and _is_optional(hints[field.name]):
+                # Missing or null: None either way (the default), no sentinel needed.
+                lines.append(f"    {var} = d.get({field.name!r})")
                 self.value_code(hints[field.name], var, lines, "    ")
             else:
                 default = field.default

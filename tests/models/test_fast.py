@@ -8,6 +8,7 @@ members) and, in the other half, random faults of every kind.
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any
 
@@ -390,3 +391,70 @@ def test_decode_keeps_unknown_keys_and_tolerates_missing_optionals() -> None:
     assert result.data[0].estimated == ()
     assert result.data[0].emissions.extra == {"new": [1]}
     assert type(result.data[0].emissions.scope1) is int
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.name)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_consuming_decode_is_the_converter(
+    spec: AnalysisSpec[Any, Any], data: st.DataObject
+) -> None:
+    """``decode(payload, consume=True)`` (the batch runner's: models built in the parsed
+    list, each result released as its model exists) gives the same models or errors,
+    also when a result fails after others were built in place."""
+    models = data.draw(st.lists(for_model(spec.result_type), max_size=4))
+    payload = orjson.loads(orjson.dumps(to_json(models)))
+    if data.draw(st.booleans()):
+        payload = data.draw(mutated(payload))
+    cls = spec.result_type
+    try:
+        expected: Any = [converter.structure(item, cls) for item in payload]
+    except Exception:
+        expected = None
+    handed = copy.deepcopy(payload)  # (orjson would turn a NaN into null)
+    if expected is None:
+        with pytest.raises(ResponseDecodeError) as plain:
+            spec.decode({"results": payload})
+        with pytest.raises(ResponseDecodeError) as consumed:
+            spec.decode({"results": handed}, consume=True)
+        assert consumed.value.errors == plain.value.errors
+        assert str(consumed.value) == str(plain.value)
+    else:
+        decoded = spec.decode({"results": handed}, consume=True)
+        assert repr(decoded) == repr(expected)
+        assert [type(item) for item in decoded] == [cls] * len(payload)
+
+
+def test_a_consuming_decode_of_bytes_fills_the_parsed_list() -> None:
+    spec = ANALYSES["emissions-estimates"]
+    good = {"data": [{"year": 2022, "emissions": {"scope1": 1.5}, "estimated": ["scope2"]}]}
+    bad = {"data": [{"year": "2022", "emissions": {}}]}
+    body = orjson.dumps({"results": [good, good, bad]})
+    with pytest.raises(ResponseDecodeError) as error:
+        spec.decode(body)
+    assert [path for path, _ in error.value.errors] == ["results[2].data[0].year"]
+    assert spec.decode(orjson.dumps({"results": [good, good]})) == spec.decode(
+        {"results": [good, good]}
+    )
+    shared = spec.decode(orjson.dumps({"results": [good, good]}))
+    assert shared[0].data[0].estimated is shared[1].data[0].estimated  # one tuple per content
+
+
+def test_models_without_unknown_keys_share_one_read_only_empty_extra() -> None:
+    from emmi_async.models import EntityInfo
+    from emmi_async.models._common import EMPTY_EXTRA
+
+    spec = ANALYSES["emissions-estimates"]
+    payload = {"results": [{"data": [{"year": 2022, "emissions": {"scope1": 1.0}}]}]}
+    (fast,) = spec.decode(orjson.dumps(payload))
+    slow = converter.structure(payload["results"][0], spec.result_type)
+    for model in (fast, slow, fast.data[0], fast.data[0].emissions, EntityInfo()):
+        assert model.extra is EMPTY_EXTRA
+    assert fast == slow
+    assert repr(fast) == repr(slow)
+    assert EntityInfo() == EntityInfo(extra={})
+    assert repr(EntityInfo()) == repr(EntityInfo(extra={}))
+    assert EMPTY_EXTRA == {}
+    with pytest.raises(TypeError):
+        EntityInfo().extra["x"] = 1  # type: ignore[index]
+    assert copy.deepcopy(EntityInfo()).extra is EMPTY_EXTRA
