@@ -16,6 +16,10 @@ chunks, µs of CPU per entity:
 The write goes to a file in ``--dir`` (default: the system's temporary directory); the
 kernel's share of it (page cache copies) is reported separately, from ``getrusage``.
 
+Then, resuming: a format-2 journal of ``--open`` entities (default 200,000; the same
+answer in every line) is opened (memory and CPU to open it) and every entity looked up
+with its result, as a resumed run does.
+
 Run: ``python benchmarks/journal.py [--number N] [--repeats R] [--dir DIR]``. Results:
 benchmarks/README.md, "The journal".
 """
@@ -28,6 +32,7 @@ import io
 import resource
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -70,11 +75,49 @@ def format_1_line(index: int, identifier: str, fingerprint: str, result: Any) ->
     return orjson.dumps(item) + b"\n"
 
 
+def rss_mib() -> float:
+    """This process's resident memory now."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def resuming(count: int, body: bytes, folder: str) -> None:
+    """Open a journal of ``count`` entities, then look every one up as a resumed run does."""
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        path = Path(tmp) / "resume.jsonl"
+        writer = Journal(path, OPERATION, analysis_results)
+        writer.open()
+        for start in range(0, count, ENTITIES):
+            indexes = list(range(start, start + ENTITIES))
+            digests = [f"{index:016x}" for index in indexes]
+            writer.write(results_line(indexes, [f"E{i}" for i in indexes], digests, body))
+        writer.close()
+        size = path.stat().st_size
+        before, cpu = rss_mib(), time.process_time()
+        journal = Journal(path, OPERATION, analysis_results)
+        journal.open()
+        opened, cpu = time.process_time() - cpu, time.process_time()
+        grown = rss_mib() - before
+        for index in range(count):
+            recorded = journal.recorded(index, f"{index:016x}")
+            assert recorded is not None
+        looked_up = time.process_time() - cpu
+        journal.close()
+    print(
+        f"resuming: a journal of {count:,} entities ({size / 2**20:,.0f} MiB) opens in "
+        f"{opened:.2f} s of CPU and +{grown:.0f} MiB; looking up every result costs "
+        f"{1e6 * looked_up / count:.1f} µs of CPU per entity"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--number", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--dir", default=None)
+    parser.add_argument("--open", type=int, default=200_000, dest="entities")
     args = parser.parse_args(argv)
 
     body = results_body(ENTITIES)
@@ -151,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {key}, all pieces | {total:.2f} | |")
     for key, size in sizes.items():
         print(f"{key}: {size:,.0f} bytes written per entity")
+    resuming(args.entities, body, args.dir or tempfile.gettempdir())
     pressure = Path("/proc/pressure/cpu")
     if pressure.exists():
         print(f"CPU pressure now: {pressure.read_text().splitlines()[0]}")
