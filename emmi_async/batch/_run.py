@@ -410,6 +410,16 @@ class Run:
         sits in a partial chunk of another group: such chunks go out at once, outside the
         window, or the run would wait forever.
         """
+        try:  # the window mostly has room: no cancel scope and timer per chunk then
+            self.window.acquire_nowait()
+        except anyio.WouldBlock:
+            await self._wait_for_window(jobs)
+        job.holds_slot = True
+        await jobs.send(job)
+
+    async def _wait_for_window(self, jobs: ObjectSendStream[Job]) -> None:
+        """A slot of the full window; meanwhile, the partial chunks an ordered consumer
+        waits for go out (see :meth:`_submit`)."""
         while True:
             with anyio.move_on_after(_WINDOW_POLL):
                 await self.window.acquire()
@@ -418,8 +428,6 @@ class Run:
                 if waiting_job.indexes[0] <= self.next_expected:
                     del self.groups[group]
                     await jobs.send(waiting_job)
-        job.holds_slot = True
-        await jobs.send(job)
 
     # -- workers ------------------------------------------------------------------------------
 
@@ -542,7 +550,10 @@ class Run:
         """
         taken = not ticket.holds
         if taken:
-            await self.decode.acquire()
+            try:  # mostly free: no checkpoint then (the response was just awaited)
+                self.decode.acquire_nowait()
+            except anyio.WouldBlock:
+                await self.decode.acquire()
             ticket.holds = True
         try:
             return None, self.operation.decode(response, count)
