@@ -17,7 +17,7 @@ from emmi_async._base_client import MalformedResponseError
 from emmi_async._exceptions import ResponseMismatchError
 from emmi_async.frames._layout import Output, flatten
 
-__all__ = ["extra_json", "flatten_results", "parse_results"]
+__all__ = ["extra_json", "flatten_plan", "flatten_results", "parse_results"]
 
 
 def parse_results(body: bytes, count: int, output: Output, what: str) -> pl.Series:
@@ -56,6 +56,17 @@ def flatten_results(
 ) -> pl.DataFrame:
     """The result rows of many parsed bodies at once: ``entity`` (input index), ``seq``
     (order of the rows), ``identifier`` and ``output``'s columns."""
+    return flatten_plan(parsed, indexes, identifiers, output).collect()
+
+
+def flatten_plan(
+    parsed: Sequence[pl.Series],
+    indexes: Sequence[Sequence[int]],
+    identifiers: Sequence[Sequence[str | None]],
+    output: Output,
+) -> pl.LazyFrame:
+    """:func:`flatten_results` as a query not yet run (a caller adds its own columns and
+    runs it once)."""
     frame = pl.DataFrame(
         {
             "r": pl.concat(parsed),
@@ -97,7 +108,7 @@ def flatten_results(
         pl.int_range(pl.len(), dtype=pl.Int64).alias("seq"),
         "identifier",
         *columns,
-    ).collect()
+    )
 
 
 def extra_json(body: bytes, output: Output) -> list[str | None]:
