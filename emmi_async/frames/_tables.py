@@ -88,7 +88,9 @@ class TableOperation:
         return fingerprint_of(prepared)
 
     def encode(self, prepared: Sequence[Any]) -> bytes | None:
-        return b"[" + b",".join(prepared) + b"]"
+        # One join of three parts: b"[" + ... + b"]" copies the ~100 KB body twice more
+        # (a small saving: within the noise of a run).
+        return b"".join((b"[", b",".join(prepared), b"]"))
 
     async def fetch(
         self, client: BaseClient, items: Sequence[Any], body: bytes | None
