@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from itertools import chain
 
 import orjson
 import polars as pl
@@ -67,15 +68,18 @@ def flatten_plan(
 ) -> pl.LazyFrame:
     """:func:`flatten_results` as a query not yet run (a caller adds its own columns and
     runs it once)."""
-    frame = pl.DataFrame(
-        {
-            "r": pl.concat(parsed),
-            "entity": pl.Series(indexes, dtype=pl.List(pl.Int64)),
-            "identifier": pl.Series(identifiers, dtype=pl.List(pl.String)),
-        }
-    ).lazy()
-    items = frame.explode(["r", "entity", "identifier"]).select(
-        "entity", "identifier", pl.col("r").struct.field("data").alias("d")
+    # One result per entity (parse_results checked the counts): the results exploded
+    # line up with the indexes and identifiers as flat columns (from flat Python lists:
+    # a third of the CPU of lists of lists).
+    items = (
+        pl.DataFrame({"r": pl.concat(parsed)})
+        .lazy()
+        .explode("r")
+        .select(
+            pl.Series("entity", list(chain.from_iterable(indexes)), dtype=pl.Int64),
+            pl.Series("identifier", list(chain.from_iterable(identifiers)), dtype=pl.String),
+            pl.col("r").struct.field("data").alias("d"),
+        )
     )
     items = items.explode("d")
     if output.per_scenario:
