@@ -191,7 +191,7 @@ class _StageClock:
     STAGES = (
         ("emmi_async.frames._tables", "prepare_frame", "in run: prepare_frame"),
         ("emmi_async.frames._tables", "parse_results", "in run: parse_results"),
-        ("emmi_async.frames._tables", "flatten_results", "in run: flatten_results"),
+        ("emmi_async.frames._tables", "ResultBook._flatten", "in run: flatten_results"),
         ("emmi_async.frames", "_to_native", "in run: result table to the input's library"),
     )
 
@@ -202,11 +202,14 @@ class _StageClock:
     def install(self) -> None:
         import importlib
 
-        for module_name, name, label in self.STAGES:
-            module = importlib.import_module(module_name)
-            original = getattr(module, name)
-            self._saved.append((module, name, original))
-            setattr(module, name, self._timed(original, label))
+        for module_name, dotted, label in self.STAGES:
+            owner: Any = importlib.import_module(module_name)
+            *path, name = dotted.split(".")  # a function, or a method ("Class.method")
+            for part in path:
+                owner = getattr(owner, part)
+            original = getattr(owner, name)
+            self._saved.append((owner, name, original))
+            setattr(owner, name, self._timed(original, label))
 
     def remove(self) -> None:
         for module, name, original in self._saved:

@@ -32,6 +32,8 @@ class AdaptiveLimit:
         self._limit = float(SLOW_START if self._slow_start else maximum)
         self.in_flight = 0
         self._changed = anyio.Event()
+        self._waiting = 0
+        """Tasks waiting on ``_changed`` (a release with none makes no new event)."""
         self._last_decrease = -math.inf
         self._latency_floor = math.inf
         self._latency_ewma: float | None = None
@@ -43,7 +45,11 @@ class AdaptiveLimit:
     async def acquire(self) -> None:
         """Wait for a free slot under the current limit, then take it."""
         while self.in_flight >= self.limit:
-            await self._changed.wait()
+            self._waiting += 1
+            try:
+                await self._changed.wait()
+            finally:
+                self._waiting -= 1
         self.in_flight += 1
 
     def release(self, latency: float | None, *, overloaded: bool = False) -> bool:
@@ -55,8 +61,9 @@ class AdaptiveLimit:
                 self._decrease(0.5)
             elif latency is not None:
                 self._observe(latency)
-        self._changed.set()
-        self._changed = anyio.Event()
+        if self._waiting:
+            self._changed.set()
+            self._changed = anyio.Event()
         return self.limit != before
 
     def _observe(self, latency: float) -> None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
+from anyio.streams.memory import MemoryObjectSendStream
 
 from emmi_async._base_client import BaseClient
 from emmi_async._exceptions import APIStatusError, APITimeoutError, EmmiError, ValidationError
@@ -406,6 +407,16 @@ class Run:
         sits in a partial chunk of another group: such chunks go out at once, outside the
         window, or the run would wait forever.
         """
+        try:  # the window mostly has room: no cancel scope and timer per chunk then
+            self.window.acquire_nowait()
+        except anyio.WouldBlock:
+            await self._wait_for_window(jobs)
+        job.holds_slot = True
+        await jobs.send(job)
+
+    async def _wait_for_window(self, jobs: ObjectSendStream[Job]) -> None:
+        """A slot of the full window; meanwhile, the partial chunks an ordered consumer
+        waits for go out (see :meth:`_submit`)."""
         while True:
             with anyio.move_on_after(_WINDOW_POLL):
                 await self.window.acquire()
@@ -414,8 +425,6 @@ class Run:
                 if waiting_job.indexes[0] <= self.next_expected:
                     del self.groups[group]
                     await jobs.send(waiting_job)
-        job.holds_slot = True
-        await jobs.send(job)
 
     # -- workers ------------------------------------------------------------------------------
 
@@ -539,7 +548,10 @@ class Run:
         """
         taken = not ticket.holds
         if taken:
-            await self.decode.acquire()
+            try:  # mostly free: no checkpoint then (the response was just awaited)
+                self.decode.acquire_nowait()
+            except anyio.WouldBlock:
+                await self.decode.acquire()
             ticket.holds = True
         try:
             return None, self.operation.decode(response, count)
@@ -699,8 +711,17 @@ async def _hand_over(out: ObjectSendStream[Delivery], delivery: Delivery) -> boo
     """Give parts to the consumer; ``False`` if it has gone (stopped iterating).
 
     Shielded: a hand-off that the deadline interrupted half-way could neither say whether
-    the consumer got the parts nor be retried without risking duplicates.
+    the consumer got the parts nor be retried without risking duplicates. When the stream
+    has room, the parts go in at once (no cancel scope per chunk; nothing to interrupt).
     """
+    if isinstance(out, MemoryObjectSendStream):
+        try:
+            out.send_nowait(delivery)
+            return True
+        except anyio.WouldBlock:
+            pass
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+            return False
     with anyio.CancelScope(shield=True):
         try:
             await out.send(delivery)

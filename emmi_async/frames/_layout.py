@@ -86,6 +86,10 @@ class Output:
         self.columns = dict(columns)
         self.data = data
         self.per_scenario = per_scenario
+        self.body_schema: dict[str, pl.DataType] = {
+            "results": pl.List(pl.Struct({"data": pl.List(data)}))
+        }
+        """The schema a response body is read with (built once: 7 µs a chunk otherwise)."""
 
     @property
     def all_columns(self) -> dict[str, pl.DataType]:
