@@ -38,6 +38,8 @@ __all__ = [
 YEAR_MIN = 1990
 YEAR_MAX = 2100
 _INF = math.inf
+_INT_START, _INT_END = -(2**63), 2**64
+"""The integers the JSON encoder (orjson) writes."""
 
 EMISSION_KEYS = (
     "scope1",
@@ -93,10 +95,21 @@ def _show(value: Any) -> str:
 
 
 def number_problem(value: Any, *, negative_ok: bool = False) -> str | None:
-    """Why ``value`` is not a finite (non-negative) number, or ``None`` when it is fine."""
+    """Why ``value`` is not a finite (non-negative) number that JSON can carry, or ``None``
+    when it is fine (an integer must fit in 64 bits, as the encoder writes it)."""
     cls = type(value)
-    if (cls is float or cls is int) and 0 <= value < _INF:
+    if cls is float and 0 <= value < _INF:
         return None
+    if cls is int and 0 <= value < _INT_END:
+        return None
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and not _INT_START <= value < _INT_END
+    ):
+        return (
+            f"an integer too large to send (64 bits at most), got {value:.4g}: give it as a float"
+        )
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return f"expected a number, got {_show(value)}"
     if not math.isfinite(value):
@@ -191,8 +204,7 @@ def check_emissions(value: Any, path: str, asset: AssetType | None, report: Repo
                 f"{path}.{name}",
                 f"not accepted for {asset} entities (they take {', '.join(allowed)})",
             )
-        cls = type(amount)
-        if (cls is float or cls is int) and 0 <= amount < _INF:
+        if type(amount) is float and 0 <= amount < _INF:
             continue
         problem = number_problem(amount)
         if problem is not None:
@@ -230,8 +242,7 @@ def _check_financials(value: Any, path: str, report: Report, need_revenue: bool)
     for name, amount in zip(_NON_NEGATIVE_FINANCIALS, _financial_amounts(value), strict=True):
         if amount is None:
             continue
-        cls = type(amount)
-        if (cls is float or cls is int) and 0 <= amount < _INF:
+        if type(amount) is float and 0 <= amount < _INF:
             continue
         problem = number_problem(amount)
         if problem is not None:

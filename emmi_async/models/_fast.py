@@ -51,6 +51,8 @@ EntityChecker = Callable[[dict[str, Any]], Any]
 """``check(entity_dict) -> JSON-ready object`` (raises :class:`Slow` when unsure)."""
 
 _INF = math.inf
+_INT_START, _INT_END = -(2**63), 2**64
+"""The integers the JSON encoder writes; others go to the rules, which name them."""
 _MONTE_CARLO_MIN_YEARS = 3
 
 
@@ -174,7 +176,7 @@ def _emissions(value: Any, shapes: _Shape) -> tuple[Any, bool]:
     for amount in value.values():
         cls = type(amount)
         if cls is float or cls is int:
-            if not 0 <= amount < _INF:
+            if not 0 <= amount < (_INF if cls is float else _INT_END):
                 raise Slow
             some = True
         elif amount is None:
@@ -213,6 +215,8 @@ def _financials(value: Any, need_revenue: bool) -> Any:
         cls = type(amount)
         if cls is not float and cls is not int:
             raise Slow
+        if cls is int and not _INT_START <= amount < _INT_END:
+            raise Slow  # the rules name it
         if name == "ebitda":
             if not -_INF < amount < _INF:
                 raise Slow
