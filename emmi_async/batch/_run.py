@@ -407,6 +407,10 @@ class Run:
         sits in a partial chunk of another group: such chunks go out at once, outside the
         window, or the run would wait forever.
         """
+        # The workers and the consumer get their turn before each chunk is queued: without
+        # this checkpoint the producer fills the whole window at once and a 1,000,000-entity
+        # stream peaks 20-25 MiB higher (benchmarks/README.md, "The journal").
+        await anyio.lowlevel.checkpoint()
         try:  # the window mostly has room: no cancel scope and timer per chunk then
             self.window.acquire_nowait()
         except anyio.WouldBlock:
