@@ -7,8 +7,8 @@ the server sent it (``body``: successes) or the permanent API error they share (
 A body is written as it came, not encoded again: the journal costs the run one digest per
 entity and one line per chunk.
 
-Each chunk's lines go out in one ``write`` and are flushed, so after ``kill -9`` the file
-holds whole chunks plus at most one torn line, which :meth:`Journal.open` cuts off.
+Each chunk's lines are written, then flushed together, so after ``kill -9`` the file
+holds whole lines plus at most one torn last line, which :meth:`Journal.open` cuts off.
 Transient failures (timeouts, 5xx, deadline) are not recorded: a resumed run retries them.
 Journals of format 1 (one line per entity) are still read.
 """
@@ -57,8 +57,8 @@ def _blake2b_8(data: bytes) -> str:
 
 _FINGERPRINTS: dict[int, Callable[[bytes], str]] = {1: _blake2b_8, 2: _sha256_prefix}
 """How each format digests what was sent for an entity (16 hex digits). Format 2 uses
-SHA-256, which this machine's CPUs compute in hardware: 1.6 against 3.3 µs per 1 KB
-entity for BLAKE2b (benchmarks/README.md, "The journal")."""
+SHA-256, which CPUs with SHA extensions compute in hardware: 2.0 against 3.2 µs per 1 KB
+entity for BLAKE2b here (benchmarks/README.md, "The journal")."""
 
 
 @attrs.frozen(slots=True)
