@@ -327,19 +327,27 @@ def mutated(draw: Any, value: Any) -> Any:
 RESULT_TYPES = sorted({spec.result_type for spec in SPECS}, key=lambda cls: cls.__name__)
 
 
+def drawn_results(
+    spec: AnalysisSpec[Any, Any], data: st.DataObject, max_size: int
+) -> tuple[list[Any], list[Any] | None]:
+    """Results as JSON (valid ones, mutated half of the time), and what the converter
+    makes of them (``None`` when it refuses them)."""
+    models = data.draw(st.lists(for_model(spec.result_type), max_size=max_size))
+    payload = orjson.loads(orjson.dumps(to_json(models)))
+    if data.draw(st.booleans()):
+        payload = data.draw(mutated(payload))
+    try:
+        return payload, [converter.structure(item, spec.result_type) for item in payload]
+    except Exception:
+        return payload, None
+
+
 @pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.name)
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_decode_is_the_converter(spec: AnalysisSpec[Any, Any], data: st.DataObject) -> None:
-    models = data.draw(st.lists(for_model(spec.result_type), max_size=3))
-    payload = orjson.loads(orjson.dumps(to_json(models)))
-    if data.draw(st.booleans()):
-        payload = data.draw(mutated(payload))
+    payload, expected = drawn_results(spec, data, max_size=3)
     cls = spec.result_type
-    try:
-        expected: Any = [converter.structure(item, cls) for item in payload]
-    except Exception:
-        expected = None
     if expected is None:
         with pytest.raises(ResponseDecodeError) as error:
             spec.decode({"results": payload})
@@ -402,15 +410,8 @@ def test_a_consuming_decode_is_the_converter(
     """``decode(payload, consume=True)`` (the batch runner's: models built in the parsed
     list, each result released as its model exists) gives the same models or errors,
     also when a result fails after others were built in place."""
-    models = data.draw(st.lists(for_model(spec.result_type), max_size=4))
-    payload = orjson.loads(orjson.dumps(to_json(models)))
-    if data.draw(st.booleans()):
-        payload = data.draw(mutated(payload))
+    payload, expected = drawn_results(spec, data, max_size=4)
     cls = spec.result_type
-    try:
-        expected: Any = [converter.structure(item, cls) for item in payload]
-    except Exception:
-        expected = None
     handed = copy.deepcopy(payload)  # (orjson would turn a NaN into null)
     if expected is None:
         with pytest.raises(ResponseDecodeError) as plain:
