@@ -333,8 +333,7 @@ def results_line(
             body = orjson.dumps(orjson.loads(body))
         except orjson.JSONDecodeError:
             return []
-    head = orjson.dumps({"i": indexes, "id": identifiers, "fp": fingerprints})
-    return [head[:-1] + b',"body":', body, b"}\n"]
+    return [_head(indexes, identifiers, fingerprints) + _BODY_KEY, body, b"}\n"]
 
 
 def refusal_line(
@@ -350,5 +349,12 @@ def refusal_line(
         "request_id": error.request_id,
         "body": error.body,
     }
-    item = {"i": indexes, "id": identifiers, "fp": fingerprints, "err": refusal}
-    return [orjson.dumps(item) + b"\n"]
+    return [_head(indexes, identifiers, fingerprints) + b',"err":', orjson.dumps(refusal), b"}\n"]
+
+
+def _head(
+    indexes: Sequence[int], identifiers: Sequence[str | None], fingerprints: Sequence[str]
+) -> bytes:
+    """The start of a line, open for its last key: ``{"i":[...],"id":[...],"fp":[...]``
+    (what :meth:`Journal.open` reads of a success without its body)."""
+    return orjson.dumps({"i": indexes, "id": identifiers, "fp": fingerprints})[:-1]

@@ -409,7 +409,7 @@ class Run:
         """
         # The workers and the consumer get their turn before each chunk is queued: without
         # this checkpoint the producer fills the whole window at once and a 1,000,000-entity
-        # stream peaks 20-25 MiB higher (benchmarks/README.md, "The journal").
+        # stream peaks 20-25 MiB higher (benchmarks/README.md, "The command line").
         await anyio.lowlevel.checkpoint()
         try:  # the window mostly has room: no cancel scope and timer per chunk then
             self.window.acquire_nowait()
