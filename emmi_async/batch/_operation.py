@@ -17,6 +17,7 @@ import orjson
 from emmi_async._base_client import BaseClient, parse_body, share_pool
 from emmi_async._exceptions import ResponseMismatchError
 from emmi_async._response import APIResponse
+from emmi_async.batch._collector import collector_paused
 from emmi_async.models import AnalysisSpec, HazardRisk, decode, structure
 from emmi_async.resources import Hazards, Resource, spec_of
 from emmi_async.resources._base import client_of
@@ -140,7 +141,8 @@ class AnalysisOperation:
         return await post_chunk(client, self.name, body, len(prepared))
 
     def decode(self, response: APIResponse, count: int) -> list[Any]:
-        results = self.spec.decode(parse_body(response), consume=True)
+        with collector_paused():  # acyclic: the collector catches up afterwards
+            results = self.spec.decode(parse_body(response), consume=True)
         if len(results) != count:
             raise ResponseMismatchError(
                 f"{self.name}: sent {count} entities, the response holds "
