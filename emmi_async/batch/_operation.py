@@ -142,7 +142,8 @@ class AnalysisOperation:
 
     def decode(self, response: APIResponse, count: int) -> list[Any]:
         with collector_paused():  # acyclic: the collector catches up afterwards
-            results = self.spec.decode(parse_body(response), consume=True)
+            body = parse_body(response)  # not JSON: MalformedResponseError, as a call
+            results = self.spec.decode(body, consume=True, source=response.http_response.content)
         if len(results) != count:
             raise ResponseMismatchError(
                 f"{self.name}: sent {count} entities, the response holds "

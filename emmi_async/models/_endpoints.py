@@ -55,6 +55,15 @@ ResultT = TypeVar("ResultT")
 _TEXT = (bytes, bytearray, memoryview, str)
 
 
+def _results_of(payload: Any, what: str) -> Any:
+    """The results list of a parsed body (``{"results": [...]}`` or a bare array)."""
+    results = payload.get("results") if isinstance(payload, Mapping) else payload
+    if not isinstance(results, (list, tuple)):
+        message = "required field missing" if results is None else "expected a list"
+        raise ResponseDecodeError(f"unexpected {what}", [("results", message)])
+    return results
+
+
 @attrs.frozen
 class AnalysisSpec(Generic[EntityT, ResultT]):
     """One analysis endpoint: its path segment, entity and result models, and its rules."""
@@ -73,6 +82,7 @@ class AnalysisSpec(Generic[EntityT, ResultT]):
     _check: Check = attrs.field(init=False, repr=False, eq=False)
     _fast_entity: EntityChecker | None = attrs.field(init=False, repr=False, eq=False)
     _fast_result: Callable[[Any], ResultT] = attrs.field(init=False, repr=False, eq=False)
+    _owned_result: Callable[[Any], ResultT] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         set_ = object.__setattr__
@@ -84,9 +94,9 @@ class AnalysisSpec(Generic[EntityT, ResultT]):
         if fast is not None and RULES.get(self.entity_type) is None:
             fast = None  # the fast checker mirrors the rules of RULES only
         set_(self, "_fast_entity", fast)
-        set_(
-            self, "_fast_result", result_structurer(self.result_type, converter.get_structure_hook)
-        )
+        hook = converter.get_structure_hook
+        set_(self, "_fast_result", result_structurer(self.result_type, hook))
+        set_(self, "_owned_result", result_structurer(self.result_type, hook, owned=True))
 
     def coerce(self, obj: EntityT | Mapping[str, Any], index: int) -> EntityT:
         """``obj`` as an entity: an instance passes through, a mapping is structured.
@@ -206,38 +216,51 @@ class AnalysisSpec(Generic[EntityT, ResultT]):
         unstructure = self._unstructure_entity
         return orjson.dumps([unstructure(entity) for entity in entities], option=DUMPS_OPTIONS)
 
-    def decode(self, payload: bytes | Any, *, consume: bool = False) -> list[ResultT]:
+    def decode(
+        self,
+        payload: bytes | Any,
+        *,
+        consume: bool = False,
+        source: bytes | bytearray | memoryview | str | None = None,
+    ) -> list[ResultT]:
         """The results of a ``{"results": [...]}`` body (bytes, str or parsed), in order.
 
-        A bare array is accepted too. Unknown fields stay in each model's ``extra``.
-        Raises :class:`ResponseDecodeError` naming every bad path. The number of results is
-        not checked here.
+        A bare array is accepted too. Unknown fields stay in each model's ``extra``, in the
+        order the body gives them. Raises :class:`ResponseDecodeError` naming every bad
+        path. The number of results is not checked here.
 
         ``consume=True`` hands a parsed ``payload`` over: its results list is filled with
         the models in place (and returned), so each parsed result is freed as soon as its
-        model exists. Bytes are always consumed that way (they are parsed here). Either way
-        the models and the errors are those of ``consume=False``.
+        model exists. With ``source``, the text ``payload`` was parsed from, the parsed
+        dicts themselves are taken apart too (what is left of each, its unknown keys,
+        becomes a model's ``extra``), and a result that the fast path cannot vouch for is
+        read again from ``source`` before the converter sees it. Bytes are always
+        consumed that way (they are parsed here). Either way the models and the errors
+        are those of ``consume=False``.
         """
         what = f"{self.name} response"
         if isinstance(payload, _TEXT):
+            source = payload
             payload = loads(payload, what)
             consume = True
-        results = payload.get("results") if isinstance(payload, Mapping) else payload
-        if not isinstance(results, (list, tuple)):
-            message = "required field missing" if results is None else "expected a list"
-            raise ResponseDecodeError(f"unexpected {what}", [("results", message)])
-        fast = self._fast_result
-        try:
-            if consume and type(results) is list:
-                # In place: a parsed result is released as soon as its model exists, so
-                # a chunk never holds both in full (fewer young objects for the GC to
-                # promote); the position of a result that fails holds its JSON still.
+        results = _results_of(payload, what)
+        if consume and type(results) is list:
+            # In place: a parsed result is released as soon as its model exists, so a
+            # chunk never holds both in full (fewer young objects for the GC to promote).
+            fast = self._fast_result if source is None else self._owned_result
+            try:
                 for position, result in enumerate(results):
                     results[position] = fast(result)
                 return results
-            return [fast(result) for result in results]
-        except Exception:  # the converter decides: the same models, or the errors
-            pass
+            except Exception:  # the converter decides: the same models, or the errors
+                pass
+            if source is not None:  # the JSON was taken apart: the converter reads it afresh
+                results = _results_of(loads(source, what), what)
+        else:
+            try:
+                return [self._fast_result(result) for result in results]
+            except Exception:  # the converter decides: the same models, or the errors
+                pass
         structure = self._structure_result
         cls = self.result_type
         try:

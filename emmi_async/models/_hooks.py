@@ -281,9 +281,9 @@ def _class_structure(conv: cattrs.Converter, cls: type[Any]) -> StructureHook:
     known = frozenset(name for name in names if name != "extra")
 
     def split(data: Mapping[str, Any]) -> dict[str, Any]:
-        # A C-level copy and set difference; Python-level work only per unknown key.
+        # A C-level copy; Python-level work only per key. ``extra`` in the body's order.
         fields = dict(data)
-        fields["extra"] = {key: fields.pop(key) for key in data.keys() - known}
+        fields["extra"] = {key: fields.pop(key) for key in data if key not in known}
         return fields
 
     def structure_class(data: Any, _: Any = None) -> Any:

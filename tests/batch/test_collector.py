@@ -89,9 +89,9 @@ async def test_the_object_path_decodes_with_the_collector_paused(
     during: list[bool] = []
     decode = AnalysisSpec.decode
 
-    def spy(self: AnalysisSpec[Any, Any], payload: Any, *, consume: bool = False) -> Any:
+    def spy(self: AnalysisSpec[Any, Any], payload: Any, **options: Any) -> Any:
         during.append(gc.isenabled())
-        return decode(self, payload, consume=consume)
+        return decode(self, payload, **options)
 
     monkeypatch.setattr(AnalysisSpec, "decode", spy)
     async with ReferenceServer() as server, server.client() as client:

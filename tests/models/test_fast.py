@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 import orjson
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from emmi_async import EntityValidationError
@@ -424,6 +424,75 @@ def test_a_consuming_decode_is_the_converter(
         decoded = spec.decode({"results": handed}, consume=True)
         assert repr(decoded) == repr(expected)
         assert [type(item) for item in decoded] == [cls] * len(payload)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.name)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_decode_that_takes_the_json_apart_is_the_converter(
+    spec: AnalysisSpec[Any, Any], data: st.DataObject
+) -> None:
+    """``decode(parsed, consume=True, source=body)`` (the batch runner's: the parsed dicts
+    become the models' ``extra``) gives the same models, ``extra`` in the same order, or
+    the same errors, also when a result fails after others were taken apart."""
+    payload, _ = drawn_results(spec, data, max_size=4)
+    try:
+        source = orjson.dumps({"results": payload})  # (a NaN is null from here on)
+    except TypeError:  # an integer beyond 64 bits: no body holds one
+        assume(False)
+    fresh = orjson.loads(source)["results"]
+    try:
+        expected = [converter.structure(item, spec.result_type) for item in fresh]
+    except Exception:
+        with pytest.raises(ResponseDecodeError) as plain:
+            spec.decode({"results": fresh})
+        with pytest.raises(ResponseDecodeError) as owned:
+            spec.decode(orjson.loads(source), consume=True, source=source)
+        assert owned.value.errors == plain.value.errors
+        assert str(owned.value) == str(plain.value)
+        return
+    decoded = spec.decode(orjson.loads(source), consume=True, source=source)
+    assert repr(decoded) == repr(expected)  # extra's keys in the body's order, too
+    assert [type(item) for item in decoded] == [spec.result_type] * len(fresh)
+    for item, copy_of_item in zip(orjson.loads(source)["results"], fresh, strict=True):
+        try:
+            built = spec._owned_result(item)
+        except Exception:
+            continue
+        assert _same_types(built, converter.structure(copy_of_item, spec.result_type))
+
+
+def test_unknown_keys_stay_in_the_bodys_order() -> None:
+    spec = ANALYSES["emissions-estimates"]
+    year = {"year": 2022, "zeta": 1, "emissions": {"scope1": 1.5}, "alpha": 2, "mid": 3}
+    body = orjson.dumps({"results": [{"data": [year], "b": 1, "a": 2}]})
+    for decoded in (
+        spec.decode(body),
+        spec.decode({"results": [orjson.loads(body)["results"][0]]}),
+        [converter.structure(orjson.loads(body)["results"][0], spec.result_type)],
+    ):
+        assert list(decoded[0].data[0].extra) == ["zeta", "alpha", "mid"]
+        assert list(decoded[0].extra) == ["b", "a"]
+
+
+def test_a_body_taken_apart_is_read_again_for_the_converter() -> None:
+    """The first results are taken apart before the third fails the fast path; the
+    converter still sees the body as sent: same errors, and a value only the converter
+    accepts gives the same models as a decode that copies."""
+    spec = ANALYSES["emissions-estimates"]
+    good = {"data": [{"year": 2022, "emissions": {"scope1": 1.5}, "note": "kept"}], "u": 1}
+    bad = {"data": [{"year": "2022", "emissions": {}}]}
+    body = orjson.dumps({"results": [good, good, bad]})
+    with pytest.raises(ResponseDecodeError) as error:
+        spec.decode(orjson.loads(body), consume=True, source=body)
+    assert [path for path, _ in error.value.errors] == ["results[2].data[0].year"]
+    odd = {"data": [{"year": 2022.0, "emissions": {"scope1": 1.5}, "w": 0}]}  # converter only
+    body = orjson.dumps({"results": [good, odd]})
+    decoded = spec.decode(orjson.loads(body), consume=True, source=body)
+    assert repr(decoded) == repr(spec.decode({"results": [good, odd]}))
+    assert decoded[0].data[0].extra == {"note": "kept"}
+    assert decoded[1].data[0].year == 2022
+    assert decoded[1].data[0].extra == {"w": 0}
 
 
 def test_a_consuming_decode_of_bytes_fills_the_parsed_list() -> None:
