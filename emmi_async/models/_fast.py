@@ -589,12 +589,18 @@ class _Generator:
             elif len(body) == 1 and body[0].strip().startswith("_i = "):
                 expression = body[0].strip()[len("_i = ") :]
                 lines.append(f"{indent}{var} = tuple([{expression} for _i in {var}])")
+            elif inner is str:  # one shared tuple per content, e.g. ("scope2", "scope3")
+                # A content met before was checked then: only a new one is walked.
+                lines.append(f"{indent}_t = _TUPLES.get(tuple({var}))")
+                lines.append(f"{indent}if _t is None:")
+                lines.append(f"{indent}    for _i in {var}:")
+                lines.extend("    " + line for line in body)
+                lines.append(f"{indent}    _t = _share(tuple({var}))")
+                lines.append(f"{indent}{var} = _t")
             else:
                 lines.append(f"{indent}for _i in {var}:")
                 lines.extend(body)
                 lines.append(f"{indent}{var} = tuple({var})")
-                if inner is str:  # one shared tuple per content, e.g. ("scope2", "scope3")
-                    lines.append(f"{indent}{var} = _TUPLES.get({var}) or _share({var})")
         else:  # anything else: the converter's own hook, same result by construction
             hook = self._hook(tp)
             lines.append(
