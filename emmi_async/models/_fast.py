@@ -198,7 +198,8 @@ def _flat_model(
     for name in names:
         lines += [f"    v = o.{name}", "    if v is not None:"]
         lines += _value_lines(kinds[name], "v", "        ")
-        lines.append(f"        d[{name!r}] = v")
+        if kinds[name] != _ABSENT:
+            lines.append(f"        d[{name!r}] = v")
         if name in required:
             lines.append("    else: raise Slow")
     lines.append("    return d, asset" if with_asset else "    return d")
