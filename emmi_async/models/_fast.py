@@ -216,8 +216,8 @@ class _FlatDict:
     field): ``value`` itself when it is canonical (known keys in field order, no
     ``None``, no ``AssetType`` member), else a canonical copy. For each key tuple met, a
     function is generated (and cached, up to a bound) that unpacks the values in one C
-    call and checks each with straight-line code; past the bound, odd shapes go to the
-    model path.
+    call and checks each with straight-line code; past the bound, a new key tuple goes to
+    the model path. Key tuples with unknown or missing keys are not cached.
     """
 
     _LIMIT = 256
@@ -245,12 +245,11 @@ class _FlatDict:
         self.encode = encode
 
     def _make(self, keys: tuple[str, ...]) -> Callable[[Any], Any]:
+        if not set(self.names).issuperset(keys) or not self.required.issubset(keys):
+            raise Slow  # unknown or missing keys (not cached: they take no room)
         if len(self.shapes) >= self._LIMIT:
             raise Slow
-        function: Callable[[Any], Any] = _refuse
-        if set(self.names).issuperset(keys) and self.required.issubset(keys):
-            function = self._generate(keys)
-        self.shapes[keys] = function
+        function = self.shapes[keys] = self._generate(keys)
         return function
 
     def _generate(self, keys: tuple[str, ...]) -> Callable[[Any], Any]:
@@ -283,10 +282,6 @@ class _FlatDict:
         exec("\n".join(lines), namespace)  # source built above from our own classes
         function: Callable[[Any], Any] = namespace["encode"]
         return function
-
-
-def _refuse(value: Any) -> Any:
-    raise Slow
 
 
 _INFO_KINDS = {name: _ASSET if name == "asset_type" else _TEXT for name in _names(EntityInfo)}
