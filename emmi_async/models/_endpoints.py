@@ -16,7 +16,13 @@ import orjson
 from emmi_async._exceptions import EntityValidationError, Problem
 from emmi_async.models._converter import DUMPS_OPTIONS, converter, field_errors, loads
 from emmi_async.models._errors import FieldError, ResponseDecodeError, join
-from emmi_async.models._fast import EntityChecker, entity_checker, result_structurer
+from emmi_async.models._fast import (
+    EntityChecker,
+    ModelEncoder,
+    entity_checker,
+    model_encoder,
+    result_structurer,
+)
 from emmi_async.models._requests import (
     ClimateRiskEntity,
     ClimateRiskProjectionEntity,
@@ -81,6 +87,7 @@ class AnalysisSpec(Generic[EntityT, ResultT]):
     _structure_result: Callable[[Any, Any], ResultT] = attrs.field(init=False, repr=False, eq=False)
     _check: Check = attrs.field(init=False, repr=False, eq=False)
     _fast_entity: EntityChecker | None = attrs.field(init=False, repr=False, eq=False)
+    _fast_model: ModelEncoder | None = attrs.field(init=False, repr=False, eq=False)
     _fast_result: Callable[[Any], ResultT] = attrs.field(init=False, repr=False, eq=False)
     _owned_result: Callable[[Any], ResultT] = attrs.field(init=False, repr=False, eq=False)
 
@@ -91,9 +98,11 @@ class AnalysisSpec(Generic[EntityT, ResultT]):
         set_(self, "_structure_result", converter.get_structure_hook(self.result_type))
         set_(self, "_check", RULES.get(self.entity_type, check_common))
         fast = entity_checker(self.entity_type, self.equity_only)
-        if fast is not None and RULES.get(self.entity_type) is None:
-            fast = None  # the fast checker mirrors the rules of RULES only
+        encoder = model_encoder(self.entity_type, self.equity_only)
+        if RULES.get(self.entity_type) is None:
+            fast = encoder = None  # the fast paths mirror the rules of RULES only
         set_(self, "_fast_entity", fast)
+        set_(self, "_fast_model", encoder)
         hook = converter.get_structure_hook
         set_(self, "_fast_result", result_structurer(self.result_type, hook))
         set_(self, "_owned_result", result_structurer(self.result_type, hook, owned=True))
@@ -165,11 +174,17 @@ class AnalysisSpec(Generic[EntityT, ResultT]):
         The same as ``coerce`` + ``problems`` + ``encode([entity])[1:-1]`` (same bytes,
         same :class:`EntityValidationError` and ``TypeError``), but a plain ``dict`` that
         is valid and already JSON-shaped is checked in place and dumped as it is, without
-        building models. Anything the fast check does not vouch for takes the model path,
-        which names every problem.
+        building models, and a valid instance of exactly :attr:`entity_type` is checked
+        and turned into its JSON object in one walk of its slots (no cattrs hooks).
+        Anything a fast path does not vouch for takes the model path, which names every
+        problem.
         """
-        fast = self._fast_entity
-        if fast is not None and type(obj) is dict:
+        fast: Callable[[Any], Any] | None = None
+        if type(obj) is dict:
+            fast = self._fast_entity
+        elif type(obj) is self.entity_type:
+            fast = self._fast_model
+        if fast is not None:
             try:
                 return orjson.dumps(fast(obj), option=DUMPS_OPTIONS)
             except Exception:  # Slow, or a value the fast path did not foresee

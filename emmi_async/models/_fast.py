@@ -1,6 +1,6 @@
 """Fast paths of the model layer for the hot loop of the batch runner.
 
-Two halves, each a shortcut that is only ever taken when it gives the same answer as the
+Three parts, each a shortcut that is only ever taken when it gives the same answer as the
 model path, and that otherwise hands the input back to the model path untouched:
 
 - :func:`entity_checker` builds, per endpoint, a function that walks a plain ``dict``
@@ -11,6 +11,11 @@ model path, and that otherwise hands the input back to the model path untouched:
   key, a value of another type than the canonical JSON one (``2023.0``, numpy scalars,
   ``Mapping`` subclasses, generators...). The caller then runs ``coerce`` + ``problems``,
   so that problems and their messages come from one place only.
+- :func:`model_encoder` does the same for model instances: it reads an entity's slots and
+  returns what the converter's unstructure hooks would give, checking on the way what
+  the rules check; it raises :class:`Slow` for anything it does not vouch for (a broken
+  rule, a non-empty ``extra``, a value of another type than the exact one a valid model
+  holds, a subclass), and the caller runs ``problems`` + the converter.
 - :func:`result_structurer` generates, per result class, a function that builds the same
   frozen attrs models as the converter from parsed JSON, without cattrs' per-field hook
   calls and without attrs' ``__init__`` (slot descriptors are set directly, as attrs'
@@ -45,10 +50,19 @@ from emmi_async.models._requests import (
     TemperatureAlignmentProjectionEntity,
 )
 
-__all__ = ["EntityChecker", "Slow", "entity_checker", "result_structurer"]
+__all__ = [
+    "EntityChecker",
+    "ModelEncoder",
+    "Slow",
+    "entity_checker",
+    "model_encoder",
+    "result_structurer",
+]
 
 EntityChecker = Callable[[dict[str, Any]], Any]
 """``check(entity_dict) -> JSON-ready object`` (raises :class:`Slow` when unsure)."""
+ModelEncoder = Callable[[Any], Any]
+"""``encode(entity_instance) -> JSON-ready object`` (raises :class:`Slow` when unsure)."""
 
 _INF = math.inf
 _INT_START, _INT_END = -(2**63), 2**64
@@ -60,65 +74,21 @@ class Slow(Exception):
     """The fast path does not vouch for this input: take the model path."""
 
 
-# -- shapes: which keys an object may have, in which order ------------------------------
+# -- requests: one walk checks an entity and builds its JSON object ------------------------
+#
+# For each endpoint and each input form (plain dicts, model instances) a walker returns
+# the JSON-ready object the model path would send (fields in model order, ``None`` and
+# empty ``extra`` dropped, ``AssetType`` members as values) and checks on the way what
+# the rules of ``_rules`` check. It raises :class:`Slow` when it cannot vouch for the
+# input: a broken rule, an unknown key or a non-empty ``extra``, a value of another type
+# than the exact one it knows (``2023.0``, numpy scalars, ``str`` subclasses, ``Mapping``
+# subclasses, model subclasses, generators...). The flat parts (entity info, emissions,
+# financials) are generated functions: one straight line of slot reads or ``dict.get``
+# calls and exact type tests per field. A dict already in canonical form is returned as
+# it is (no copy), else a canonical copy is built.
 
 _MISS: Any = object()
 
-
-class _Shape:
-    """The keys one kind of JSON object may carry: model fields (minus ``extra``).
-
-    ``lookup(keys)`` is ``True`` when ``keys`` are known, include the required ones and
-    come in field order (the order the model path writes them), the field-ordered tuple
-    when they only need reordering, and ``False`` when the object is not for the fast
-    path. Answers are cached per key tuple (bounded: a stream of odd shapes is only slow).
-    """
-
-    __slots__ = ("_allowed", "_cache", "order", "required")
-
-    _LIMIT = 512
-
-    def __init__(self, cls: type[Any], allowed: Sequence[str] | None = None) -> None:
-        fields = [field for field in attrs.fields(cls) if field.name != "extra"]
-        self.order = tuple(field.name for field in fields)
-        self.required = frozenset(field.name for field in fields if field.default is attrs.NOTHING)
-        self._allowed = frozenset(self.order if allowed is None else allowed)
-        self._cache: dict[tuple[str, ...], tuple[str, ...] | bool] = {}
-
-    def lookup(self, obj: dict[str, Any]) -> tuple[str, ...] | bool:
-        keys = tuple(obj)
-        found = self._cache.get(keys, _MISS)
-        if found is _MISS:
-            found = self._resolve(keys)
-            if len(self._cache) < self._LIMIT:
-                self._cache[keys] = found
-        return found  # type: ignore[no-any-return]
-
-    def _resolve(self, keys: tuple[str, ...]) -> tuple[str, ...] | bool:
-        present = set(keys)
-        if not present <= self._allowed or not self.required <= present:
-            return False
-        order = tuple(name for name in self.order if name in present)
-        return True if order == keys else order
-
-
-def _rebuilt(obj: dict[str, Any], shape: tuple[str, ...] | bool, **changed: Any) -> dict[str, Any]:
-    """``obj`` in canonical form: field order, ``None`` dropped, ``changed`` values put in."""
-    order = tuple(obj) if shape is True else shape
-    assert not isinstance(order, bool)
-    result = {}
-    for name in order:
-        value = changed[name] if name in changed else obj[name]
-        if value is not None:
-            result[name] = value
-    return result
-
-
-_INFO = _Shape(EntityInfo)
-_YEAR = _Shape(DataYear)
-_FINANCIALS = _Shape(Financials)
-_TARGET = _Shape(ReductionTarget)
-_PROJECTED = _Shape(ProjectedEmissions)
 _EMISSIONS_ALLOWED: Mapping[AssetType | None, tuple[str, ...]] = {
     None: EMISSION_KEYS,
     AssetType.EQUITY: ("scope1", "scope2", "scope3"),
@@ -126,64 +96,7 @@ _EMISSIONS_ALLOWED: Mapping[AssetType | None, tuple[str, ...]] = {
     AssetType.INFRASTRUCTURE: ("scope1", "scope2"),
     AssetType.PROPERTY: ("scope1", "scope2"),
 }
-_EMISSIONS: Mapping[AssetType | None, _Shape] = {
-    asset: _Shape(Emissions, allowed) for asset, allowed in _EMISSIONS_ALLOWED.items()
-}
 _ASSETS: Mapping[str, AssetType] = {member.value: member for member in AssetType}
-
-
-# -- the parts of an entity ---------------------------------------------------------------
-
-
-def _entity_info(info: Any, equity_only: bool) -> tuple[Any, AssetType | None]:
-    if type(info) is not dict:
-        raise Slow
-    shape = _INFO.lookup(info)
-    if shape is False:
-        raise Slow
-    clean = shape is True
-    asset: AssetType | None = None
-    for name, value in info.items():
-        if type(value) is str:
-            if name == "asset_type":
-                asset = _ASSETS.get(value)
-                if asset is None:
-                    raise Slow
-        elif value is None:
-            clean = False
-        elif name == "asset_type" and type(value) is AssetType:
-            asset = value
-            clean = False
-        else:
-            raise Slow
-    if equity_only and asset is not None and asset is not AssetType.EQUITY:
-        raise Slow
-    if clean:
-        return info, asset
-    changed = {} if asset is None else {"asset_type": asset.value}
-    return _rebuilt(info, shape, **changed), asset
-
-
-def _emissions(value: Any, shapes: _Shape) -> tuple[Any, bool]:
-    """The canonical emissions object and whether it holds at least one amount."""
-    if type(value) is not dict:
-        raise Slow
-    shape = shapes.lookup(value)
-    if shape is False:
-        raise Slow
-    clean = shape is True
-    some = False
-    for amount in value.values():
-        cls = type(amount)
-        if cls is float or cls is int:
-            if not 0 <= amount < (_INF if cls is float else _INT_END):
-                raise Slow
-            some = True
-        elif amount is None:
-            clean = False
-        else:
-            raise Slow
-    return (value if clean else _rebuilt(value, shape)), some
 
 
 def _currency_ok(value: Any) -> bool:
@@ -197,265 +110,455 @@ def _currency_ok(value: Any) -> bool:
     return False
 
 
-def _financials(value: Any, need_revenue: bool) -> Any:
-    if type(value) is not dict:
-        raise Slow
-    shape = _FINANCIALS.lookup(value)
-    if shape is False:
-        raise Slow
-    clean = shape is True
-    for name, amount in value.items():
-        if amount is None:
-            clean = False
-            continue
-        if name == "currency":
-            if not _currency_ok(amount):
-                raise Slow
-            continue
-        cls = type(amount)
-        if cls is not float and cls is not int:
-            raise Slow
-        if cls is int and not _INT_START <= amount < _INT_END:
-            raise Slow  # the rules name it
-        if name == "ebitda":
-            if not -_INF < amount < _INF:
-                raise Slow
-        elif not 0 <= amount < _INF:
-            raise Slow
-    if need_revenue and value.get("revenue") is None:
-        raise Slow
-    return value if clean else _rebuilt(value, shape)
-
-
 def _year(value: Any, seen: set[int]) -> None:
     if type(value) is not int or not YEAR_MIN <= value <= YEAR_MAX or value in seen:
         raise Slow
     seen.add(value)
 
 
-def _is_list(value: Any) -> bool:
+def _listed(value: Any) -> bool:
+    """Whether ``value`` is a non-empty list or tuple."""
     cls = type(value)
-    return cls is list or cls is tuple
+    return (cls is list or cls is tuple) and len(value) > 0
 
 
-def _data(
+def _names(cls: type[Any]) -> tuple[str, ...]:
+    return tuple(field.name for field in attrs.fields(cls) if field.name != "extra")
+
+
+def _orders(names: Sequence[str]) -> frozenset[tuple[str, ...]]:
+    """Every key tuple in canonical order: each subset of ``names``, in their order."""
+    return frozenset(
+        tuple(name for bit, name in enumerate(names) if mask >> bit & 1)
+        for mask in range(1 << len(names))
+    )
+
+
+_AMOUNT, _SIGNED, _TEXT, _CURRENCY, _ASSET, _ABSENT = range(6)
+"""How a flat model's field is checked: a non-negative amount, a finite amount of any
+sign, a string, a currency code, an asset type, or a value that must be ``None``."""
+
+
+def _value_lines(kind: int, var: str, indent: str) -> list[str]:
+    """Lines that check ``var`` (not ``None``) as a ``kind`` field; an asset type is bound
+    to ``asset`` and ``var`` rebound to its value (``rebuild`` set when it was a member)."""
+    if kind == _TEXT:
+        return [f"{indent}if type({var}) is not str: raise Slow"]
+    if kind == _CURRENCY:
+        return [f"{indent}if not _currency_ok({var}): raise Slow"]
+    if kind == _ASSET:
+        return [
+            f"{indent}if type({var}) is str:",
+            f"{indent}    asset = _ASSETS.get({var})",
+            f"{indent}    if asset is None: raise Slow",
+            f"{indent}elif type({var}) is _ASSET_TYPE:",
+            f"{indent}    asset = {var}",
+            f"{indent}    {var} = asset.value",
+            f"{indent}    rebuild = True",
+            f"{indent}else: raise Slow",
+        ]
+    if kind == _ABSENT:
+        return [f"{indent}raise Slow"]
+    low = "-_INF <" if kind == _SIGNED else "0 <="
+    low_int = "_INT_START" if kind == _SIGNED else "0"
+    return [
+        f"{indent}if type({var}) is float:",
+        f"{indent}    if not {low} {var} < _INF: raise Slow",
+        f"{indent}elif type({var}) is not int or not {low_int} <= {var} < _INT_END: raise Slow",
+    ]
+
+
+def _namespace(cls: type[Any]) -> dict[str, Any]:
+    return {
+        "Slow": Slow,
+        "_INF": _INF,
+        "_INT_START": _INT_START,
+        "_INT_END": _INT_END,
+        "_currency_ok": _currency_ok,
+        "_ASSET_TYPE": AssetType,
+        "_ASSETS": _ASSETS,
+        "_CLS": cls,
+    }
+
+
+def _flat_model(
+    cls: type[Any], kinds: Mapping[str, int], required: Sequence[str] = ()
+) -> Callable[[Any], Any]:
+    """A generated ``encode(instance) -> JSON object`` for a model of scalar fields.
+
+    ``kinds`` gives each field's check; ``required`` fields must not be ``None``. With an
+    asset-type field the function returns ``(object, asset type or None)``.
+    """
+    names = _names(cls)
+    assert set(names) == set(kinds), cls
+    with_asset = _ASSET in kinds.values()
+    lines = ["def encode(o):", "    if type(o) is not _CLS or o.extra: raise Slow", "    d = {}"]
+    if with_asset:
+        lines.append("    asset = None")
+    for name in names:
+        lines += [f"    v = o.{name}", "    if v is not None:"]
+        lines += _value_lines(kinds[name], "v", "        ")
+        if kinds[name] != _ABSENT:
+            lines.append(f"        d[{name!r}] = v")
+        if name in required:
+            lines.append("    else: raise Slow")
+    lines.append("    return d, asset" if with_asset else "    return d")
+    namespace = _namespace(cls)
+    exec("\n".join(lines), namespace)  # source built above from our own classes
+    encode: Callable[[Any], Any] = namespace["encode"]
+    return encode
+
+
+class _FlatDict:
+    """The checker of a flat model's dict form, specialised per key tuple.
+
+    ``encode(value) -> JSON object`` (or ``(object, asset type)`` with an asset-type
+    field): ``value`` itself when it is canonical (known keys in field order, no
+    ``None``, no ``AssetType`` member), else a canonical copy. For each key tuple met, a
+    function is generated (and cached, up to a bound) that unpacks the values in one C
+    call and checks each with straight-line code; past the bound, a new key tuple goes to
+    the model path. Key tuples with unknown or missing keys are not cached.
+    """
+
+    _LIMIT = 256
+
+    def __init__(self, cls: type[Any], kinds: Mapping[str, int], required: Sequence[str] = ()):
+        self.cls = cls
+        self.names = _names(cls)
+        assert set(self.names) == set(kinds), cls
+        self.kinds = kinds
+        self.required = frozenset(required)
+        self.with_asset = _ASSET in kinds.values()
+        self.shapes: dict[tuple[str, ...], Callable[[Any], Any]] = {}
+        shapes = self.shapes
+        make = self._make
+
+        def encode(value: Any) -> Any:
+            if type(value) is not dict:
+                raise Slow
+            keys = tuple(value)
+            function = shapes.get(keys)
+            if function is None:
+                function = make(keys)
+            return function(value)
+
+        self.encode = encode
+
+    def _make(self, keys: tuple[str, ...]) -> Callable[[Any], Any]:
+        if not set(self.names).issuperset(keys) or not self.required.issubset(keys):
+            raise Slow  # unknown or missing keys (not cached: they take no room)
+        if len(self.shapes) >= self._LIMIT:
+            raise Slow
+        function = self.shapes[keys] = self._generate(keys)
+        return function
+
+    def _generate(self, keys: tuple[str, ...]) -> Callable[[Any], Any]:
+        variables = {name: f"v{position}" for position, name in enumerate(keys)}
+        canonical = tuple(name for name in self.names if name in variables) == keys
+        lines = ["def encode(o):"]
+        if keys:
+            unpack = ", ".join(variables[name] for name in keys)
+            lines.append(f"    {unpack}, = o.values()")
+        lines.append(f"    rebuild = {not canonical}")
+        if self.with_asset:
+            lines.append("    asset = None")
+        for name in keys:
+            var = variables[name]
+            lines.append(f"    if {var} is not None:")
+            lines += _value_lines(self.kinds[name], var, "        ")
+            lines.append("    else:")
+            lines.append(
+                "        raise Slow" if name in self.required else "        rebuild = True"
+            )
+        lines.append("    if rebuild:")
+        lines.append("        d = {}")
+        for name in self.names:
+            if name in variables:
+                var = variables[name]
+                lines.append(f"        if {var} is not None: d[{name!r}] = {var}")
+        lines.append("        o = d")
+        lines.append("    return o, asset" if self.with_asset else "    return o")
+        namespace = _namespace(self.cls)
+        exec("\n".join(lines), namespace)  # source built above from our own classes
+        function: Callable[[Any], Any] = namespace["encode"]
+        return function
+
+
+_INFO_KINDS = {name: _ASSET if name == "asset_type" else _TEXT for name in _names(EntityInfo)}
+_FINANCIALS_KINDS = {
+    "currency": _CURRENCY,
+    "revenue": _AMOUNT,
+    "total_assets": _AMOUNT,
+    "ebitda": _SIGNED,
+    "total_debt": _AMOUNT,
+}
+
+
+class _Parts:
+    """The generated encoders of the flat parts, for dicts or for model instances."""
+
+    def __init__(self, dicts: bool) -> None:
+        def flat(
+            cls: type[Any], kinds: Mapping[str, int], required: Sequence[str] = ()
+        ) -> Callable[[Any], Any]:
+            if dicts:
+                return _FlatDict(cls, kinds, required).encode
+            return _flat_model(cls, kinds, required)
+
+        self.info = flat(EntityInfo, _INFO_KINDS)
+        self.emissions: Mapping[AssetType | None, Callable[[Any], Any]] = {
+            asset: flat(
+                Emissions,
+                {name: _AMOUNT if name in allowed else _ABSENT for name in EMISSION_KEYS},
+            )
+            for asset, allowed in _EMISSIONS_ALLOWED.items()
+        }
+        self.financials: Mapping[bool, Callable[[Any], Any]] = {
+            need: flat(Financials, _FINANCIALS_KINDS, ("revenue",) * need) for need in (False, True)
+        }
+
+
+_DICT_PARTS = _Parts(dicts=True)
+_MODEL_PARTS = _Parts(dicts=False)
+
+_YEAR_ORDERS = _orders(_names(DataYear))
+_YEAR_FULL = _names(DataYear)
+_YEAR_KNOWN = frozenset(_names(DataYear))
+_PROJECTED_KNOWN = frozenset(_names(ProjectedEmissions))
+_TARGET_KNOWN = frozenset(_names(ReductionTarget))
+
+
+def _dict_data(
     data: Any,
-    emission_shapes: _Shape,
+    encode_emissions: Callable[[Any], Any],
+    encode_financials: Callable[[Any], Any],
     need_emissions: bool,
     need_financials: bool,
-    need_revenue: bool,
-) -> tuple[Any, bool, list[int]]:
-    """Canonical ``data``, whether any year has an emission amount, and the years."""
-    if not _is_list(data) or not data:
+) -> Any:
+    """The canonical ``data`` of a dict entity (``data`` itself when it already is)."""
+    if not _listed(data):
         raise Slow
-    clean = True
-    some = False
     seen: set[int] = set()
-    years: list[int] = []
-    items: list[Any] = []
-    for item in data:
+    items: list[Any] | None = None  # made at the first year that is not canonical
+    for position, item in enumerate(data):
         if type(item) is not dict:
             raise Slow
-        shape = _YEAR.lookup(item)
-        if shape is False:
+        keys = tuple(item)
+        if keys == _YEAR_FULL:  # the common shape: values unpacked in one call
+            year, emissions, financials = item.values()
+            clean = True
+        else:
+            clean = keys in _YEAR_ORDERS
+            if not clean and not item.keys() <= _YEAR_KNOWN:
+                raise Slow
+            get = item.get
+            year, emissions, financials = get("year"), get("emissions"), get("financials")
+        if type(year) is not int or not YEAR_MIN <= year <= YEAR_MAX or year in seen:
             raise Slow
-        year = item["year"]
-        _year(year, seen)
-        years.append(year)
-        item_clean = shape is True
-        emissions = item.get("emissions")
-        if emissions is None:
-            if need_emissions:
-                raise Slow
-            item_clean = item_clean and "emissions" not in item
+        seen.add(year)
+        if emissions is not None:
+            encoded_emissions = encode_emissions(emissions)
+            clean = clean and encoded_emissions is emissions
+        elif need_emissions:
+            raise Slow
         else:
-            canonical, has = _emissions(emissions, emission_shapes)
-            some = some or has
-            if canonical is not emissions:
-                item_clean = False
-                emissions = canonical
-        financials = item.get("financials")
-        if financials is None:
-            if need_financials:
-                raise Slow
-            item_clean = item_clean and "financials" not in item
+            encoded_emissions = None
+            clean = clean and "emissions" not in item
+        if financials is not None:
+            encoded_financials = encode_financials(financials)
+            clean = clean and encoded_financials is financials
+        elif need_financials:
+            raise Slow
         else:
-            canonical = _financials(financials, need_revenue)
-            if canonical is not financials:
-                item_clean = False
-                financials = canonical
-        if not item_clean:
-            clean = False
-            item = _rebuilt(item, shape, emissions=emissions, financials=financials)
-        items.append(item)
-    return (data if clean else items), some, years
+            encoded_financials = None
+            clean = clean and "financials" not in item
+        if clean:
+            if items is not None:
+                items.append(item)
+            continue
+        if items is None:
+            items = list(data[:position])
+        out: dict[str, Any] = {"year": year}
+        if encoded_emissions is not None:
+            out["emissions"] = encoded_emissions
+        if encoded_financials is not None:
+            out["financials"] = encoded_financials
+        items.append(out)
+    return data if items is None else items
 
 
-def _scenarios(value: Any) -> None:
-    if not _is_list(value) or not value:
+def _model_data(
+    data: Any,
+    encode_emissions: Callable[[Any], Any],
+    encode_financials: Callable[[Any], Any],
+    need_emissions: bool,
+    need_financials: bool,
+) -> list[dict[str, Any]]:
+    """The JSON form of a model entity's ``data``."""
+    if not _listed(data):
+        raise Slow
+    seen: set[int] = set()
+    items: list[dict[str, Any]] = []
+    for item in data:
+        if type(item) is not DataYear or item.extra:
+            raise Slow
+        year = item.year
+        if type(year) is not int or not YEAR_MIN <= year <= YEAR_MAX or year in seen:
+            raise Slow
+        seen.add(year)
+        out: dict[str, Any] = {"year": year}
+        emissions = item.emissions
+        if emissions is not None:
+            out["emissions"] = encode_emissions(emissions)
+        elif need_emissions:
+            raise Slow
+        financials = item.financials
+        if financials is not None:
+            out["financials"] = encode_financials(financials)
+        elif need_financials:
+            raise Slow
+        items.append(out)
+    return items
+
+
+def _scenarios(value: Any) -> Any:
+    if not _listed(value):
         raise Slow
     for scenario in value:
         if type(scenario) is not str or not scenario.strip():
             raise Slow
+    return value
 
 
-def _projected(value: Any, emission_shapes: _Shape, baseline: int) -> Any:
-    if not _is_list(value) or not value:
-        raise Slow
-    clean = True
-    seen: set[int] = set()
-    items: list[Any] = []
-    for item in value:
-        if type(item) is not dict:
-            raise Slow
-        shape = _PROJECTED.lookup(item)
-        if shape is False:
-            raise Slow
-        year = item["year"]
-        _year(year, seen)
-        if year <= baseline:
-            raise Slow
-        emissions, _ = _emissions(item["emissions"], emission_shapes)
-        if shape is not True or emissions is not item["emissions"]:
-            clean = False
-            item = _rebuilt(item, shape, emissions=emissions)
-        items.append(item)
-    return value if clean else items
-
-
-def _targets(value: Any) -> Any:
-    if not _is_list(value):
-        raise Slow
-    clean = True
-    items: list[Any] = []
-    for target in value:
-        if type(target) is not dict:
-            raise Slow
-        shape = _TARGET.lookup(target)
-        if shape is False:
-            raise Slow
-        item_clean = shape is True
-        baseline = target["baseline_year"]
-        _year(baseline, set())
-        target_year = target.get("target_year")
-        if target_year is None:
-            item_clean = item_clean and "target_year" not in target
-        else:
-            _year(target_year, set())
-            if target_year <= baseline:
-                raise Slow
-        reduction = target.get("reduction", _MISS)
-        if reduction is None:
-            item_clean = False
-        elif reduction is not _MISS:
-            cls = type(reduction)
-            if (cls is not float and cls is not int) or not 0 <= reduction <= 1:
-                raise Slow
-        if not item_clean:
-            clean = False
-            target = _rebuilt(target, shape)
-        items.append(target)
-    return value if clean else items
-
-
-def _years_list(value: Any) -> None:
-    if not _is_list(value):
+def _years(value: Any) -> Any:
+    cls = type(value)
+    if cls is not list and cls is not tuple:
         raise Slow
     seen: set[int] = set()
     for year in value:
         _year(year, seen)
+    return value
 
 
-# -- entities -----------------------------------------------------------------------------
+def _projected_item(
+    year: Any, emissions: Any, encode: Callable[[Any], Any], baseline: int, seen: set[int]
+) -> dict[str, Any]:
+    _year(year, seen)
+    if year <= baseline or emissions is None:
+        raise Slow
+    return {"year": year, "emissions": encode(emissions)}
 
 
-def entity_checker(entity_type: type[Any], equity_only: bool) -> EntityChecker | None:
-    """The fast checker of ``entity_type``'s dict form, or ``None`` when there is none."""
-    needs = _NEEDS.get(entity_type)
-    if needs is None:
-        return None
-    need_emissions, need_financials, need_revenue = needs
-    top = _Shape(entity_type)
-    special = _SPECIAL.get(entity_type)
+def _projected(
+    value: Any, encode: Callable[[Any], Any], baseline: int, dicts: bool
+) -> list[dict[str, Any]]:
+    if not _listed(value):
+        raise Slow
+    seen: set[int] = set()
+    items: list[dict[str, Any]] = []
+    for item in value:
+        if dicts:
+            if type(item) is not dict or not item.keys() <= _PROJECTED_KNOWN:
+                raise Slow
+            year, emissions = item.get("year"), item.get("emissions")
+        else:
+            if type(item) is not ProjectedEmissions or item.extra:
+                raise Slow
+            year, emissions = item.year, item.emissions
+        items.append(_projected_item(year, emissions, encode, baseline, seen))
+    return items
 
-    def check(entity: dict[str, Any]) -> Any:
-        shape = top.lookup(entity)
-        if shape is False:
+
+def _target(baseline: Any, target_year: Any, reduction: Any) -> dict[str, Any]:
+    _year(baseline, set())
+    out: dict[str, Any] = {"baseline_year": baseline}
+    if target_year is not None:
+        _year(target_year, set())
+        if target_year <= baseline:
             raise Slow
-        info, asset = _entity_info(entity["entity_info"], equity_only)
-        emission_shapes = _EMISSIONS[asset]
-        data, some, years = _data(
-            entity["data"], emission_shapes, need_emissions, need_financials, need_revenue
-        )
-        changed: dict[str, Any] = {}
-        if info is not entity["entity_info"]:
-            changed["entity_info"] = info
-        if data is not entity["data"]:
-            changed["data"] = data
-        if special is not None:
-            special(entity, changed, emission_shapes, some, years)
-        if shape is True and not changed and None not in entity.values():
-            return entity
-        return _rebuilt(entity, shape, **changed)
-
-    return check
+        out["target_year"] = target_year
+    if reduction is not None:
+        cls = type(reduction)
+        if (cls is not float and cls is not int) or not 0 <= reduction <= 1:
+            raise Slow
+        out["reduction"] = reduction
+    return out
 
 
-Special = Callable[[dict[str, Any], dict[str, Any], _Shape, bool, list[int]], None]
+def _targets(value: Any, dicts: bool) -> list[dict[str, Any]]:
+    cls = type(value)
+    if cls is not list and cls is not tuple:
+        raise Slow
+    items: list[dict[str, Any]] = []
+    for target in value:
+        if dicts:
+            # ReductionTarget is open: unknown keys would be sent; the model path does it.
+            if type(target) is not dict or not target.keys() <= _TARGET_KNOWN:
+                raise Slow
+            get = target.get
+            items.append(_target(get("baseline_year"), get("target_year"), get("reduction")))
+        else:
+            if type(target) is not ReductionTarget or target.extra:
+                raise Slow
+            items.append(_target(target.baseline_year, target.target_year, target.reduction))
+    return items
+
+
+Special = Callable[[Callable[[str], Any], dict[str, Any], Callable[[Any], Any], bool], None]
+"""``special(get, out, encode_emissions, dicts)``: an endpoint's own fields into ``out``
+(``get(name)`` reads a field of the input entity; ``out`` holds its info and data)."""
 
 
 def _climate_risk(
-    entity: dict[str, Any], changed: dict[str, Any], shapes: _Shape, some: bool, years: list[int]
+    get: Callable[[str], Any], out: dict[str, Any], encode: Callable[[Any], Any], dicts: bool
 ) -> None:
-    scenarios = entity.get("scenarios")
+    scenarios = get("scenarios")
     if scenarios is not None:
-        _scenarios(scenarios)
+        out["scenarios"] = _scenarios(scenarios)
 
 
 def _projection(
-    entity: dict[str, Any], changed: dict[str, Any], shapes: _Shape, some: bool, years: list[int]
+    get: Callable[[str], Any], out: dict[str, Any], encode: Callable[[Any], Any], dicts: bool
 ) -> None:
-    method = entity["method"]
+    method = get("method")
     if type(method) is not str or not method:
         raise Slow
-    wanted = entity.get("projection_years")
+    out["method"] = method
+    wanted = get("projection_years")
     if wanted is not None:
-        _years_list(wanted)
-    targets = entity.get("targets")
+        out["projection_years"] = _years(wanted)
+    targets = get("targets")
     if method == ProjectionMethod.MONTE_CARLO:
-        if len(years) < _MONTE_CARLO_MIN_YEARS or not wanted:
+        if len(out["data"]) < _MONTE_CARLO_MIN_YEARS or not wanted:
             raise Slow
-    elif method == ProjectionMethod.GLIDE_PATH and (not targets or not some):
+    elif method == ProjectionMethod.GLIDE_PATH and (
+        not targets or not any(item.get("emissions") for item in out["data"])
+    ):
         raise Slow
     if targets is not None:
-        canonical = _targets(targets)
-        if canonical is not targets:
-            changed["targets"] = canonical
+        out["targets"] = _targets(targets, dicts)
 
 
-def _baseline(years: list[int]) -> int:
-    if len(years) != 1:
+def _baseline(out: dict[str, Any]) -> int:
+    data = out["data"]
+    if len(data) != 1:
         raise Slow
-    return years[0]
+    year: int = data[0]["year"]
+    return year
 
 
 def _risk_projection(
-    entity: dict[str, Any], changed: dict[str, Any], shapes: _Shape, some: bool, years: list[int]
+    get: Callable[[str], Any], out: dict[str, Any], encode: Callable[[Any], Any], dicts: bool
 ) -> None:
-    projections = entity["projections"]
-    canonical = _projected(projections, shapes, _baseline(years))
-    if canonical is not projections:
-        changed["projections"] = canonical
-    _scenarios(entity["scenarios"])
+    out["projections"] = _projected(get("projections"), encode, _baseline(out), dicts)
+    out["scenarios"] = _scenarios(get("scenarios"))
 
 
 def _alignment_projection(
-    entity: dict[str, Any], changed: dict[str, Any], shapes: _Shape, some: bool, years: list[int]
+    get: Callable[[str], Any], out: dict[str, Any], encode: Callable[[Any], Any], dicts: bool
 ) -> None:
-    projected = entity["projected_emissions"]
-    canonical = _projected(projected, shapes, _baseline(years))
-    if canonical is not projected:
-        changed["projected_emissions"] = canonical
+    baseline = _baseline(out)
+    out["projected_emissions"] = _projected(get("projected_emissions"), encode, baseline, dicts)
 
 
 _NEEDS: Mapping[type[Any], tuple[bool, bool, bool]] = {
@@ -474,6 +577,92 @@ _SPECIAL: Mapping[type[Any], Special] = {
     ClimateRiskProjectionEntity: _risk_projection,
     TemperatureAlignmentProjectionEntity: _alignment_projection,
 }
+
+
+def entity_checker(entity_type: type[Any], equity_only: bool) -> EntityChecker | None:
+    """The fast checker of ``entity_type``'s dict form, or ``None`` when there is none.
+
+    ``check(entity)`` returns the JSON object the model path would send for a valid
+    ``entity`` (``entity`` itself when it is already canonical) and raises
+    :class:`Slow` for anything else.
+    """
+    needs = _NEEDS.get(entity_type)
+    if needs is None:
+        return None
+    need_emissions, need_financials, need_revenue = needs
+    encode_info = _DICT_PARTS.info
+    emission_encoders = _DICT_PARTS.emissions
+    encode_financials = _DICT_PARTS.financials[need_revenue]
+    special = _SPECIAL.get(entity_type)
+    names = _names(entity_type)
+    orders = _orders(names)
+    known = frozenset(names)
+    equity = AssetType.EQUITY
+
+    def check(entity: dict[str, Any]) -> Any:
+        if type(entity) is not dict:
+            raise Slow
+        same = tuple(entity) in orders
+        if not same and not entity.keys() <= known:
+            raise Slow
+        get = entity.get
+        info, asset = encode_info(get("entity_info"))
+        if equity_only and asset is not None and asset is not equity:
+            raise Slow
+        encode_emissions = emission_encoders[asset]
+        out = {
+            "entity_info": info,
+            "data": _dict_data(
+                get("data"), encode_emissions, encode_financials, need_emissions, need_financials
+            ),
+        }
+        if special is not None:
+            special(get, out, encode_emissions, True)
+        if same and len(out) == len(entity):
+            for name, value in out.items():
+                if value is not entity[name]:
+                    return out
+            return entity
+        return out
+
+    return check
+
+
+def model_encoder(entity_type: type[Any], equity_only: bool) -> ModelEncoder | None:
+    """The fast encoder of ``entity_type`` instances, or ``None`` when there is none.
+
+    ``encode(entity)`` returns what the converter's unstructure hook gives for a valid
+    ``entity`` (an instance of exactly ``entity_type``) and raises :class:`Slow` for
+    anything else.
+    """
+    needs = _NEEDS.get(entity_type)
+    if needs is None:
+        return None
+    need_emissions, need_financials, need_revenue = needs
+    encode_info = _MODEL_PARTS.info
+    emission_encoders = _MODEL_PARTS.emissions
+    encode_financials = _MODEL_PARTS.financials[need_revenue]
+    special = _SPECIAL.get(entity_type)
+    equity = AssetType.EQUITY
+
+    def encode(entity: Any) -> Any:
+        if type(entity) is not entity_type or entity.extra:
+            raise Slow
+        info, asset = encode_info(entity.entity_info)
+        if equity_only and asset is not None and asset is not equity:
+            raise Slow
+        encode_emissions = emission_encoders[asset]
+        out = {
+            "entity_info": info,
+            "data": _model_data(
+                entity.data, encode_emissions, encode_financials, need_emissions, need_financials
+            ),
+        }
+        if special is not None:
+            special(entity.__getattribute__, out, encode_emissions, False)
+        return out
+
+    return encode
 
 
 # -- results --------------------------------------------------------------------------------

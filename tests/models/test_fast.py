@@ -23,11 +23,15 @@ from emmi_async.models import (
     ANALYSES,
     AnalysisSpec,
     AssetType,
+    DataYear,
+    Emissions,
+    EntityInfo,
+    Financials,
     ResponseDecodeError,
     converter,
     to_json,
 )
-from emmi_async.models._fast import Slow
+from emmi_async.models._fast import _FINANCIALS_KINDS, Slow, _FlatDict
 from tests.models._strategies import for_model
 
 SPECS = list(ANALYSES.values())
@@ -301,6 +305,233 @@ def test_prepare_body_matches_prepare_and_encode() -> None:
     assert fast_error.value.problems == model_error.value.problems
     with pytest.raises(TypeError):
         spec.prepare_body(good)  # type: ignore[arg-type]
+
+
+# -- model input ------------------------------------------------------------------------
+
+MODEL_JUNK = JUNK | st.sampled_from(
+    [
+        *(2**63, -(2**63) - 1, 1e400, "", "scope1", "EUR ", "eur", "monte_carlo", "glide_path"),
+        *(1990, 2100, 1989, 2101, 0.5, 1, True, [2030], (2030, 2030), ("x",), [" "]),
+        *(type("Text", (str,), {})("equity"), type("Amount", (float,), {})(1.0)),
+        *(Emissions(), Financials(), EntityInfo()),
+        DataYear(year=2022),
+    ]
+)
+
+
+@st.composite
+def poked(draw: Any, value: Any, depth: int = 0) -> Any:
+    """``value`` (a model, or a list or tuple of them) with one field somewhere replaced
+    by junk (a model of another class too); instances are not type-checked at run time,
+    so any value may sit in any field."""
+    if attrs.has(type(value)):
+        name = draw(st.sampled_from([field.name for field in attrs.fields(type(value))]))
+        current = getattr(value, name)
+        nested = attrs.has(type(current)) or type(current) in (list, tuple)
+        choice = draw(st.integers(0, 5))
+        new: Any
+        if name == "extra":
+            new = draw(st.sampled_from([{}, {"scope_1": 1}, {"x": [1, {"y": None}]}, None]))
+        elif choice < 3 and depth < 4 and nested:
+            new = draw(poked(current, depth + 1))
+        elif choice == 3:
+            new = None
+        else:
+            new = draw(MODEL_JUNK)
+        return attrs.evolve(value, **{name: new})
+    if type(value) in (list, tuple) and value:
+        position = draw(st.integers(0, len(value) - 1))
+        items = list(value)
+        items[position] = draw(poked(items[position], depth + 1))
+        if draw(st.integers(0, 3)) == 0:
+            items.append(items[position])  # a duplicate year, target or scenario
+        return type(value)(items)
+    return draw(MODEL_JUNK)
+
+
+@st.composite
+def model_entities(draw: Any, spec: AnalysisSpec[Any, Any]) -> Any:
+    """Instances of ``spec.entity_type``: from the dict strategy (mostly valid), maybe
+    poked, or drawn field by field from the class (mostly invalid)."""
+    if draw(st.integers(0, 4)) == 0:
+        return draw(for_model(spec.entity_type))
+    obj = draw(entities(spec.name))
+    try:
+        entity = spec.coerce(obj, 0)
+    except EntityValidationError:
+        return draw(for_model(spec.entity_type))
+    if draw(st.booleans()):
+        entity = draw(poked(entity))
+    return entity
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.name)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_prepare_json_of_models_is_the_model_path(
+    spec: AnalysisSpec[Any, Any], data: st.DataObject
+) -> None:
+    """Model input: same bytes, or the same problems or exception, as the model path."""
+    entity = data.draw(model_entities(spec))
+    index = data.draw(st.integers(0, 5))
+    expected = model_path(spec, entity, index)
+    assert fast_path(spec, entity, index) == expected
+    # Soundness of the encoder itself: whenever it vouches for an instance, the model
+    # path sends exactly those bytes.
+    encode = spec._fast_model
+    assert encode is not None
+    try:
+        shortcut = orjson.dumps(encode(entity))
+    except Slow:
+        return
+    assert expected == ("body", shortcut)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.name)
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_valid_models_of_plain_values_take_the_encoder(
+    spec: AnalysisSpec[Any, Any], data: st.DataObject
+) -> None:
+    """Completeness: a valid instance made from plain JSON values never needs cattrs."""
+    obj = data.draw(entities(spec.name))
+    if model_path(spec, obj, 0)[0] != "body" or not _plain(obj):
+        return
+    entity = spec.coerce(obj, 0)
+    if any(target.extra for target in getattr(entity, "targets", None) or ()):
+        return  # an open model's unknown keys are sent: the converter writes them
+    encode = spec._fast_model
+    assert encode is not None
+    assert orjson.dumps(encode(entity)) == spec.encode([entity])[1:-1]  # no Slow
+
+
+VALID = {
+    "emissions-estimates": {
+        "entity_info": {"identifier": "A", "asset_type": "debt"},
+        "data": [
+            {
+                "year": 2022,
+                "emissions": {"underlying_scope1": 5, "underlying_scope3": 0.5},
+                "financials": {"currency": "USD", "ebitda": -(2**63), "total_debt": 2**64 - 1},
+            }
+        ],
+    },
+    "climate-risk": {
+        "entity_info": {"asset_type": "property", "name": "P"},
+        "data": [{"year": 2020, "emissions": {"scope2": 1.0}}],
+        "scenarios": ("ngfs_net_zero", " x "),
+    },
+    "temperature-alignment": {
+        "entity_info": {},
+        "data": [
+            {"year": 2021, "emissions": {}, "financials": {}},
+            {"year": 2022, "emissions": {"scope1": 1}, "financials": {"revenue": 0}},
+        ],
+    },
+    "emissions-projections": {
+        "entity_info": {"asset_type": "equity"},
+        "data": [{"year": 2021, "emissions": {"scope1": 2.0}}],
+        "method": "glide_path",
+        "projection_years": [],
+        "targets": [{"baseline_year": 2021, "reduction": 1}, {"baseline_year": 2019}],
+    },
+    "climate-risk-projections": {
+        "entity_info": {"sector": "S"},
+        "data": [{"year": 2023, "emissions": {"scope3": 3.0}, "financials": {}}],
+        "projections": [{"year": 2024, "emissions": {}}],
+        "scenarios": ["a"],
+    },
+    "temperature-alignment-projections": {
+        "entity_info": {"asset_type": AssetType.EQUITY},
+        "data": [{"year": 2023}],
+        "projected_emissions": [{"year": 2100, "emissions": {"scope1": 0}}],
+    },
+    "company-ranking": {
+        "entity_info": {"country": "France"},
+        "data": [{"year": 1990, "emissions": {}, "financials": {"revenue": 1e9}}],
+    },
+}
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.name)
+def test_each_endpoint_encodes_a_valid_model_as_the_converter(spec: AnalysisSpec[Any, Any]) -> None:
+    entity = spec.coerce(VALID[spec.name], 0)
+    encode = spec._fast_model
+    assert encode is not None
+    expected = orjson.dumps(converter.unstructure(entity))
+    assert orjson.dumps(encode(entity)) == expected
+    assert spec.prepare_json(entity, 0) == expected
+    assert spec.prepare_json(VALID[spec.name], 0) == expected
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.name)
+def test_each_endpoint_names_the_problems_of_a_bad_model(spec: AnalysisSpec[Any, Any]) -> None:
+    entity = spec.coerce(VALID[spec.name], 3)
+    year = entity.data[0]
+    bad = attrs.evolve(
+        entity,
+        data=[attrs.evolve(year, year=1900), year],
+        extra={"oops": 1},
+    )
+    assert spec._fast_model is not None
+    with pytest.raises(Slow):
+        spec._fast_model(bad)
+    with pytest.raises(EntityValidationError) as error:
+        spec.prepare_json(bad, 3)
+    assert list(error.value.problems) == spec.problems(bad, 3)
+    fields = {problem.field for problem in error.value.problems}
+    assert {"oops", "data[0].year"} <= fields
+    assert {problem.index for problem in error.value.problems} == {3}
+
+
+def test_model_subclasses_and_wrong_entity_classes_take_the_model_path() -> None:
+    spec = ANALYSES["emissions-estimates"]
+    entity = spec.coerce(VALID["emissions-estimates"], 0)
+    sub = type("Sub", (spec.entity_type,), {})
+    mine = sub(entity_info=entity.entity_info, data=entity.data)
+    assert spec.prepare_json(mine, 0) == spec.prepare_json(entity, 0)
+    with pytest.raises(Slow):
+        spec._fast_model(mine)  # type: ignore[misc]
+    other = ANALYSES["climate-risk"].coerce(VALID["climate-risk"], 0)
+    with pytest.raises(TypeError, match="entity 2"):
+        spec.prepare_json(other, 2)
+
+
+def test_flat_dict_checkers_are_made_per_key_tuple_and_bounded() -> None:
+    checker = _FlatDict(Financials, _FINANCIALS_KINDS, ("revenue",))
+    checker._LIMIT = 2
+    canonical = {"currency": "EUR", "revenue": 1.0}
+    assert checker.encode(canonical) is canonical
+    odd = {"revenue": 2, "currency": "USD", "ebitda": None}
+    assert list(checker.encode(odd).items()) == [("currency", "USD"), ("revenue", 2)]
+    with pytest.raises(Slow):
+        checker.encode({"currency": "EUR"})  # revenue required here
+    with pytest.raises(Slow):
+        checker.encode({"currency": "EUR", "revenue": 1.0, "scope1": 1})  # unknown key
+    assert len(checker.shapes) == 2  # refused key tuples take no room
+    with pytest.raises(Slow):  # a third shape: past the bound, the model path decides
+        checker.encode({"revenue": 1.0})
+    assert checker.encode(canonical) is canonical
+
+
+def test_odd_key_orders_and_nulls_give_the_model_bytes() -> None:
+    spec = ANALYSES["company-ranking"]
+    obj = {
+        "data": [
+            {
+                "financials": {"revenue": 5, "currency": None, "ebitda": -1.5},
+                "year": 2020,
+                "emissions": {"scope3": 1.0, "scope1": 2, "underlying_scope1": None},
+            }
+        ],
+        "entity_info": {"sector": "S", "asset_type": AssetType.EQUITY, "name": None},
+    }
+    entity = spec.coerce(obj, 0)
+    assert spec.prepare_json(obj, 0) == spec.encode([entity])[1:-1]
+    assert spec.prepare_json(entity, 0) == spec.encode([entity])[1:-1]
+    assert spec._fast_entity is not None
+    spec._fast_entity(obj)  # vouched for, rebuilt
 
 
 # -- results ------------------------------------------------------------------------------
