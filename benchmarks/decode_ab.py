@@ -11,7 +11,7 @@ collections per generation and the CPU time inside the collector per generation
 between blocks: read the medians of "CPU x baseline"; the collection counts are exact.
 
 Run: ``python benchmarks/decode_ab.py [--input dict|model] [--entities 10000]
-[--rounds 8]``. Results: benchmarks/README.md, "Object path (session 6)".
+[--rounds 8]``. Results: benchmarks/README.md, "Object path (session 6): the decode".
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ objects promoted that way trigger the *full* collections, which scan every objec
 the process (the user's whole portfolio among them). Nothing a decode builds is cyclic:
 pausing the collector while it runs loses nothing, and the collector catches up at the
 next allocation after the pause. Measured in benchmarks/README.md, "Object path
-(session 6)": half the collections, and one full collection instead of two per 20,000
-entities.
+(session 6): the decode": half the collections, and no full collection of the runner's
+own where there was one per 10,000 entities.
 
 The same technique as Mercurial's ``util.nogc``. The collector's switch is one per
 process: pauses taken by several threads at once (a blocking facade's thread beside an
