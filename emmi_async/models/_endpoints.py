@@ -61,7 +61,7 @@ ResultT = TypeVar("ResultT")
 _TEXT = (bytes, bytearray, memoryview, str)
 
 
-def _results_of(payload: Any, what: str) -> Any:
+def _body_results(payload: Any, what: str) -> Any:
     """The results list of a parsed body (``{"results": [...]}`` or a bare array)."""
     results = payload.get("results") if isinstance(payload, Mapping) else payload
     if not isinstance(results, (list, tuple)):
@@ -258,7 +258,7 @@ class AnalysisSpec(Generic[EntityT, ResultT]):
             source = payload
             payload = loads(payload, what)
             consume = True
-        results = _results_of(payload, what)
+        results = _body_results(payload, what)
         if consume and type(results) is list:
             # In place: a parsed result is released as soon as its model exists, so a
             # chunk never holds both in full (fewer young objects for the GC to promote).
@@ -270,7 +270,7 @@ class AnalysisSpec(Generic[EntityT, ResultT]):
             except Exception:  # the converter decides: the same models, or the errors
                 pass
             if source is not None:  # the JSON was taken apart: the converter reads it afresh
-                results = _results_of(loads(source, what), what)
+                results = _body_results(loads(source, what), what)
         else:
             try:
                 return [self._fast_result(result) for result in results]
