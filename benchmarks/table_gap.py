@@ -14,8 +14,8 @@ round by round:
 - ``run_frame``: the whole table path on the same entities (a polars frame, 3 rows each).
 
 What ``run_frame`` costs beyond ``+ both`` is the table path's own work: ``prepare_frame``
-(instead of ``orjson.dumps``), the run core (producer, window, workers, decode slots,
-delivery), ``ResultBook`` and the result table.
+(instead of ``orjson.dumps``), the run core (producer, window, workers, delivery; the
+consumer decodes each answer), ``ResultBook`` and the result table.
 
 Run: ``python benchmarks/table_gap.py [--entities N] [--rounds R]``. Results:
 benchmarks/README.md, "Tables (session 6)".

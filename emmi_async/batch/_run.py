@@ -8,6 +8,13 @@ applies it (retry, shared pause, split, fail, abort). Every entity ends in exact
 :class:`Settled` part, per chunk rather than per entity: the consumer turns parts into
 outcomes (object path) or rows (table path). A window of chunks bounds memory whatever
 the input's size; an ordered consumer holds back only what came early.
+
+A successful response is decoded by the consumer, not by the worker that fetched it: the
+worker hands it over as an :class:`Answer` and waits for the verdict, and the consumer
+decodes it when it is ready for the results and hands them out at once. Results are
+built just before they are read and freed soon after, while their memory is still in
+the CPU's caches and before the cyclic GC has scanned them (benchmarks/README.md,
+"Object path (session 7): results decoded by the consumer").
 """
 
 from __future__ import annotations
@@ -48,10 +55,9 @@ from emmi_async.batch._outcome import (
 if TYPE_CHECKING:
     from emmi_async.batch._runner import BatchRunner
 
-__all__ = ["Delivery", "Job", "Journaled", "Run", "Settled", "Source"]
+__all__ = ["Answer", "Delivery", "Handoff", "Job", "Journaled", "Run", "Settled", "Source"]
 
 _OVERLOAD_STATUSES = frozenset({429, 503})
-_DECODE_AHEAD_ENTITIES = 256
 # How often a producer blocked on a full window checks what an ordered consumer waits for.
 _WINDOW_POLL = 0.05
 _EARLY_BATCH = 100
@@ -65,9 +71,11 @@ class Settled:
     of models on the object path, a table on the table path), or a :class:`Recorded` list
     for entities resumed from a journal. ``attempts`` is how many requests carried them.
     ``body`` is the response body of a success while a journal has still to record it.
+    ``handed_out``: the consumer has had these entities' results already (it decoded
+    them from an :class:`Answer`); the part is only left for the journal.
     """
 
-    __slots__ = ("attempts", "body", "error", "identifiers", "indexes", "payload")
+    __slots__ = ("attempts", "body", "error", "handed_out", "identifiers", "indexes", "payload")
 
     def __init__(
         self,
@@ -77,6 +85,7 @@ class Settled:
         error: Exception | None = None,
         attempts: int = 0,
         body: bytes | None = None,
+        handed_out: bool = False,
     ) -> None:
         self.indexes = indexes
         self.identifiers = identifiers
@@ -84,6 +93,7 @@ class Settled:
         self.error = error
         self.attempts = attempts
         self.body = body
+        self.handed_out = handed_out
 
 
 class Journaled(list[Any]):
@@ -97,7 +107,7 @@ class Job:
     analysis endpoint): no model graph is kept for the garbage collector to rescan.
     """
 
-    __slots__ = ("group", "holds_slot", "id", "identifiers", "indexes", "items")
+    __slots__ = ("group", "handed_out", "holds_slot", "id", "identifiers", "indexes", "items")
 
     def __init__(self, job_id: int, group: str | None) -> None:
         self.id = job_id
@@ -107,6 +117,8 @@ class Job:
         self.items: list[Any] = []
         self.holds_slot = False
         """Whether the job took a slot of the window (its delivery frees it)."""
+        self.handed_out: list[int] = []
+        """Indexes whose results the consumer has had (a deadline must not fail them)."""
 
 
 class _Part:
@@ -132,19 +144,35 @@ class _Part:
         return self.subset(range(middle)), self.subset(range(middle, len(self.indexes)))
 
 
-class _Ticket:
-    """Whether a job's worker holds one of the run's decode slots (see ``Run.decode``)."""
+class Answer:
+    """A successful response to a part, waiting for the consumer to decode it.
 
-    __slots__ = ("holds",)
+    The worker that fetched it waits on ``done``. The consumer decodes it with
+    :meth:`Run.settle_answer` when it is ready for the results: then ``error`` says why
+    the body did not decode (the worker decides what to do, as for a failed request), or
+    ``handed_out`` is true and the results have gone out. A worker that stops waiting
+    (cancelled) marks the answer ``abandoned``, and the consumer passes it by.
+    """
 
-    def __init__(self) -> None:
-        self.holds = False
+    __slots__ = ("abandoned", "attempts", "done", "error", "handed_out", "job", "part", "response")
+
+    def __init__(self, job: Job, part: _Part, response: APIResponse, attempts: int) -> None:
+        self.job = job
+        self.part = part
+        self.response = response
+        self.attempts = attempts
+        self.done = anyio.Event()
+        self.error: EmmiError | None = None
+        self.handed_out = False
+        self.abandoned = False
 
 
-Delivery = tuple[int, list[Settled], bool]
-"""What the run hands its consumer: (index of the job's last entity or -1, the parts,
-whether they hold a decode slot). A job's parts (index >= 0) free a slot of the window
-once consumed; a decode slot is freed once the parts reach the consumer."""
+Delivery = tuple[int, list[Settled]]
+"""What the run hands its consumer: (index of the job's last entity or -1, the parts).
+A job's delivery (index >= 0) frees a slot of the window once consumed."""
+
+Handoff = Delivery | Answer
+"""What goes from the run to its consumer: a delivery, or an answer to decode."""
 
 
 class Source(Protocol):
@@ -185,14 +213,6 @@ class Run:
             2 * runner.max_concurrency, -(-runner.window_entities // runner.chunk_size), 4
         )
         self.window = anyio.Semaphore(self.window_size)
-        self.decode = anyio.Semaphore(max(2, -(-_DECODE_AHEAD_ENTITIES // runner.chunk_size)))
-        """Slots for chunks whose results are decoded but not yet taken by the consumer.
-
-        A response waits as bytes (which the cyclic GC does not scan) until its chunk gets
-        a slot, so a slow consumer never has thousands of decoded results waiting ahead of
-        it, each surviving into the GC's oldest generation and rescanned by every full
-        collection.
-        """
         self.limit = AdaptiveLimit(
             maximum=runner.max_concurrency,
             minimum=runner.min_concurrency,
@@ -219,7 +239,7 @@ class Run:
 
     # -- the whole run ------------------------------------------------------------------------
 
-    async def drive(self, source: Source, out: ObjectSendStream[Delivery]) -> None:
+    async def drive(self, source: Source, out: ObjectSendStream[Handoff]) -> None:
         """Read ``source`` to the end, send everything, deliver every part to ``out``."""
         runner = self.runner
         async with out:
@@ -363,7 +383,7 @@ class Run:
     # -- producer -----------------------------------------------------------------------------
 
     async def _produce(
-        self, source: Source, jobs: ObjectSendStream[Job], out: ObjectSendStream[Delivery]
+        self, source: Source, jobs: ObjectSendStream[Job], out: ObjectSendStream[Handoff]
     ) -> None:
         async with jobs:
             units = self.units = source.units()
@@ -380,7 +400,7 @@ class Run:
             await self._pass_on(jobs, out, flush=True)
 
     async def _pass_on(
-        self, jobs: ObjectSendStream[Job], out: ObjectSendStream[Delivery], flush: bool = False
+        self, jobs: ObjectSendStream[Job], out: ObjectSendStream[Handoff], flush: bool = False
     ) -> None:
         """Submit completed jobs; pass early outcomes on in batches."""
         if self.completed:
@@ -395,10 +415,10 @@ class Run:
         if flush:
             await self._flush_early(out)
 
-    async def _flush_early(self, out: ObjectSendStream[Delivery]) -> None:
+    async def _flush_early(self, out: ObjectSendStream[Handoff]) -> None:
         if self.early:
             early, self.early = self.early, []
-            await _hand_over(out, (-1, early, False))
+            await _hand_over(out, (-1, early))
 
     async def _submit(self, job: Job, jobs: ObjectSendStream[Job]) -> None:
         """Send ``job`` to the workers once the window has room for it.
@@ -432,29 +452,32 @@ class Run:
 
     # -- workers ------------------------------------------------------------------------------
 
-    async def _work(self, jobs: ObjectReceiveStream[Job], out: ObjectSendStream[Delivery]) -> None:
+    async def _work(self, jobs: ObjectReceiveStream[Job], out: ObjectSendStream[Handoff]) -> None:
         # The parts live in _complete's frame, not here: an idle worker waiting for its
         # next job must not keep its last results alive for the cyclic GC to rescan.
         async with jobs:
             async for job in jobs:
-                if not await _hand_over(out, await self._complete(job)):
+                if not await _hand_over(out, await self._complete(job, out)):
                     return
 
-    async def _complete(self, job: Job) -> Delivery:
-        """Send ``job`` until every entity is settled; record them in the journal."""
+    async def _complete(self, job: Job, out: ObjectSendStream[Handoff]) -> Delivery:
+        """Send ``job`` until every entity is settled; record them in the journal. The
+        delivery holds the parts whose results the consumer has not had yet."""
         part = _Part(job.indexes, job.identifiers, job.items)
-        ticket = _Ticket()
-        settled = await self._send(self.client_for(job.group), part, ticket)
+        settled = await self._send(self.client_for(job.group), job, part, out)
         self._record(job, settled)
         del self.unfinished[job.id]
         last = job.indexes[-1] if job.holds_slot else -1
-        return last, settled, ticket.holds
+        return last, [part for part in settled if not part.handed_out]
 
-    async def _send(self, client: BaseClient, part: _Part, ticket: _Ticket) -> list[Settled]:
+    async def _send(
+        self, client: BaseClient, job: Job, part: _Part, out: ObjectSendStream[Handoff]
+    ) -> list[Settled]:
         """Send ``part`` until it succeeds, splits or fails.
 
-        A response is decoded once the job holds a decode slot (``ticket``), which it
-        keeps until its parts reach the consumer.
+        A successful response goes to the consumer as an :class:`Answer`; the part is
+        settled once the consumer has decoded it (or the body did not decode, and that is
+        decided on like any failed request).
         """
         operation = self.operation
         body = operation.encode(part.items)
@@ -487,19 +510,53 @@ class Run:
                 self.emit("concurrency", self.limit.limit)
             if error is None:
                 self._note_rate_limit(response.rate_limit)  # before waiting to decode
-                error, payload = await self._decode(response, len(part.indexes), ticket)
-                if error is None:
-                    self.consecutive_failures = 0
-                    stats.succeeded += len(part.indexes)
-                    self.emit("done", len(part.indexes))
+                answer = Answer(job, part, response, attempts)
+                if not await _hand_over(out, answer):
+                    return []  # the consumer has gone: nothing to settle for anyone
+                try:
+                    await answer.done.wait()
+                finally:
+                    if not answer.done.is_set():
+                        answer.abandoned = True
+                if answer.handed_out:
                     body = response.data if self.journal is not None else None
-                    return [Settled(part.indexes, part.identifiers, payload, None, attempts, body)]
+                    return [
+                        Settled(part.indexes, part.identifiers, None, None, attempts, body, True)
+                    ]
+                error = answer.error
+                assert error is not None
             decision = self._decide(error, len(part.indexes), attempts)
             if decision.action == "split":
-                return await self._split(client, part, error, attempts, ticket)
+                return await self._split(client, job, part, error, attempts, out)
             if decision.action in ("fail", "abort"):
                 return [self._fail(part, error, attempts)]
             await anyio.sleep(decision.delay if decision.action == "retry" else 0.0)
+
+    def settle_answer(self, answer: Answer) -> Settled | None:
+        """Decode ``answer`` for the consumer, which hands its results out at once: the
+        settled part, or ``None`` when there is nothing to hand out (its worker has
+        stopped waiting, or the body does not decode and the worker decides what next).
+
+        Called by the consumer of the run's deliveries, never by a worker: a response is
+        decoded when its results are about to be read.
+        """
+        if answer.abandoned:
+            return None
+        part = answer.part
+        count = len(part.indexes)
+        try:
+            payload = self.operation.decode(answer.response, count)
+        except EmmiError as error:
+            answer.error = error
+            answer.done.set()
+            return None
+        answer.handed_out = True
+        answer.job.handed_out += part.indexes
+        answer.done.set()
+        self.consecutive_failures = 0
+        self.stats.succeeded += count
+        self.emit("done", count)
+        return Settled(part.indexes, part.identifiers, payload, None, answer.attempts)
 
     def _decide(self, error: EmmiError, size: int, attempts: int) -> ChunkDecision:
         """:func:`decide_chunk` for a failed request of ``size`` entities, and its effects
@@ -542,29 +599,6 @@ class Run:
                 self._pause(decision.delay)
         return decision
 
-    async def _decode(
-        self, response: APIResponse, count: int, ticket: _Ticket
-    ) -> tuple[EmmiError | None, Any]:
-        """The response's payload once the job holds a decode slot, or why it has none.
-
-        A slot taken for a response that does not decode is given back at once: the
-        retry may wait seconds, and would hold up every other chunk meanwhile.
-        """
-        taken = not ticket.holds
-        if taken:
-            try:  # mostly free: no checkpoint then (the response was just awaited)
-                self.decode.acquire_nowait()
-            except anyio.WouldBlock:
-                await self.decode.acquire()
-            ticket.holds = True
-        try:
-            return None, self.operation.decode(response, count)
-        except EmmiError as error:
-            if taken:
-                ticket.holds = False
-                self.decode.release()
-            return error, None
-
     async def _take_slot(self) -> None:
         """A concurrency slot, once no shared pause is in force.
 
@@ -591,10 +625,11 @@ class Run:
     async def _split(
         self,
         client: BaseClient,
+        job: Job,
         part: _Part,
         error: EmmiError,
         attempts: int,
-        ticket: _Ticket,
+        out: ObjectSendStream[Handoff],
     ) -> list[Settled]:
         """Isolate what the server refused: named entities fail, the rest is sent again."""
         size = len(part.indexes)
@@ -616,11 +651,11 @@ class Run:
                 return failed
             self.stats.splits += 1
             self.emit("split", size)
-            return failed + await self._send(client, part.subset(rest), ticket)
+            return failed + await self._send(client, job, part.subset(rest), out)
         self.stats.splits += 1
         self.emit("split", size)
         left, right = part.halves()
-        return await self._send(client, left, ticket) + await self._send(client, right, ticket)
+        return await self._send(client, job, left, out) + await self._send(client, job, right, out)
 
     def _fail(self, part: _Part, error: Exception, attempts: int) -> Settled:
         self.stats.failed += len(part.indexes)
@@ -688,11 +723,17 @@ class Run:
 
     # -- deadline -----------------------------------------------------------------------------
 
-    async def _expire(self, source: Source, out: ObjectSendStream[Delivery]) -> None:
+    async def _expire(self, source: Source, out: ObjectSendStream[Handoff]) -> None:
         """Settle every entity that has no outcome yet: the deadline passed."""
         error = BatchDeadlineError(f"the batch deadline of {self.runner.deadline:g} s passed")
         for job in list(self.unfinished.values()):
-            self.early.append(self._fail(_Part(job.indexes, job.identifiers, job.items), error, 0))
+            part = _Part(job.indexes, job.identifiers, job.items)
+            if job.handed_out:  # the consumer has had these results: they stand
+                had = set(job.handed_out)
+                part = part.subset(i for i, index in enumerate(job.indexes) if index not in had)
+                if not part.indexes:
+                    continue
+            self.early.append(self._fail(part, error, 0))
         self.unfinished.clear()
         with anyio.CancelScope(shield=True):
             await self._flush_early(out)
@@ -711,7 +752,7 @@ class Run:
             await self._flush_early(out)
 
 
-async def _hand_over(out: ObjectSendStream[Delivery], delivery: Delivery) -> bool:
+async def _hand_over(out: ObjectSendStream[Handoff], delivery: Handoff) -> bool:
     """Give parts to the consumer; ``False`` if it has gone (stopped iterating).
 
     Shielded: a hand-off that the deadline interrupted half-way could neither say whether

@@ -46,7 +46,7 @@ from emmi_async.batch._outcome import (
     Outcome,
     outcome_of,
 )
-from emmi_async.batch._run import Delivery, Journaled, Run, Settled, Source
+from emmi_async.batch._run import Answer, Delivery, Handoff, Journaled, Run, Settled, Source
 from emmi_async.batch._watch import Progress, watch_run
 
 __all__ = ["BatchRunner", "FrameStream", "OutcomeStream", "client_of", "deliveries"]
@@ -283,14 +283,19 @@ class BatchRunner(Generic[ResultT]):
         run = self._run = Run(self, operation, self._client, self._on_progress)
         watch = watch_run(operation.name, run.stats, run.on_progress, progress, total)
         run.on_progress = watch.on_event  # on_progress, OpenTelemetry, the progress display
-        send, receive = anyio.create_memory_object_stream[Delivery](run.window_size)
+        send, receive = anyio.create_memory_object_stream[Handoff](run.window_size)
         try:
             async with anyio.create_task_group() as group:
                 group.start_soon(watch.within(run.drive), source, send)
                 try:
                     async with receive:
-                        async for delivery in receive:
-                            yield run, delivery
+                        async for handoff in receive:
+                            if isinstance(handoff, Answer):  # decoded now, read next
+                                settled = run.settle_answer(handoff)
+                                if settled is not None:
+                                    yield run, (-1, [settled])
+                            else:
+                                yield run, handoff
                 finally:
                     group.cancel_scope.cancel()
         except BaseExceptionGroup as group_error:
@@ -307,9 +312,7 @@ class BatchRunner(Generic[ResultT]):
         finished_jobs: list[int] = []
         next_index = 0
         try:
-            async for run, (last, parts, decoded) in deliveries:
-                if decoded:
-                    run.decode.release()
+            async for run, (last, parts) in deliveries:
                 if not ordered:
                     for part in parts:
                         for outcome in self._expand(part):
@@ -457,9 +460,9 @@ def deliveries(
     as the run makes them (the entry of the table path; ``operation`` replaces the
     runner's own for encoding and decoding).
 
-    The consumer frees what a delivery holds (``run.window`` when its index is >= 0,
-    ``run.decode`` when it was decoded) once it has taken it; leaving the iteration stops
-    the run and closes everything.
+    The consumer frees a slot of ``run.window`` for each delivery whose index is >= 0 once
+    it has taken it; leaving the iteration stops the run and closes everything. Responses
+    are decoded inside this iteration, as their results are about to be handed out.
     """
     return runner._deliveries(source, operation or runner._operation, progress, total)
 

@@ -210,10 +210,8 @@ class _Results:
 
     async def _pieces(self) -> AsyncIterator[pl.DataFrame]:
         book = self._book
-        async for run, (last, parts, decoded) in self._deliveries:
+        async for run, (last, parts) in self._deliveries:
             book.add(parts)
-            if decoded:
-                run.decode.release()
             if last >= 0:
                 run.window.release()
             broken = run.broken

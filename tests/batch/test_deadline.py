@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import anyio
+import httpx
+import orjson
 import pytest
 
-from emmi_async import EntityValidationError
+from emmi_async import AsyncEmmi, EntityValidationError, SingleTenantAuth
 from emmi_async.batch import BatchDeadlineError
 from emmi_async.testing import FaultConfig, ReferenceServer
 
@@ -85,3 +87,38 @@ async def test_deadline_while_the_consumer_is_slow_loses_no_early_failure() -> N
     assert 0 < len(refused) <= 900
     late = [o for o in outcomes if o.index >= len(refused)]
     assert all(o.ok or isinstance(o.error, BatchDeadlineError) for o in late)
+
+
+async def test_deadline_after_the_consumer_had_half_a_split_chunk() -> None:
+    """A chunk of 10 is refused as too large and split in halves. The consumer has the
+    first half's results when the deadline passes during the second half's request: the
+    first half keeps its results, the second fails for the deadline, each entity once."""
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        entities = orjson.loads(request.content)
+        if len(entities) > 5:
+            error = {"type": "request_too_large", "code": "too_many", "message": "at most 5"}
+            return httpx.Response(413, json={"error": error}, headers={"x-request-id": "r1"})
+        if entities[0]["entity_info"]["identifier"] == "E5":
+            await anyio.sleep(30)  # the second half outlives the deadline
+        results = [
+            {"entity_info": {}, "data": [{"year": 2022, "emissions": {"scope1": 1.0}}]}
+            for _ in entities
+        ]
+        return httpx.Response(200, json={"results": results}, headers={"x-request-id": "r2"})
+
+    auth = SingleTenantAuth("sk_test_single_abcdefgh12_abcd")
+    transport = httpx.MockTransport(answer)
+    async with AsyncEmmi(auth=auth, base_url="http://emmi.test", transport=transport) as client:
+        runner = client.batch(
+            client.emissions.estimate, chunk_size=10, max_concurrency=1, deadline=0.5
+        )
+        with anyio.fail_after(10):
+            outcomes = [o async for o in runner.stream(map(entity, range(10)))]
+    indexes_once(outcomes, 10)
+    by_index = {outcome.index: outcome for outcome in outcomes}
+    assert all(by_index[index].ok for index in range(5))
+    assert all(isinstance(by_index[index].error, BatchDeadlineError) for index in range(5, 10))
+    stats = runner.stats
+    assert stats is not None
+    assert (stats.succeeded, stats.failed, stats.splits) == (5, 5, 1)

@@ -70,11 +70,12 @@ def live_results() -> int:
 
 
 async def test_results_are_decoded_only_as_a_slow_consumer_takes_them() -> None:
-    """Results exist (as objects the GC scans) only a few chunks ahead of the consumer.
+    """Results exist (as objects the GC scans) only for the chunk the consumer reads.
 
-    Answers wait as bytes until the consumer is near; an idle worker keeps nothing of its
-    last chunk. Here 8 workers and a window of 41 chunks could otherwise hold some 4,900
-    decoded results at once; a few chunks ahead is at most 4 x 100.
+    Answers wait as bytes until the consumer decodes them, just before it hands their
+    results out; an idle worker keeps nothing of its last chunk. Here 8 workers and a
+    window of 41 chunks could otherwise hold some 4,900 decoded results at once; the
+    chunk being read is at most 100.
     """
     total, chunk = 3_000, 100
     seen: list[int] = []
@@ -93,4 +94,4 @@ async def test_results_are_decoded_only_as_a_slow_consumer_takes_them() -> None:
                     seen.append(live_results())
     assert count == total
     assert len(seen) == total // 250
-    assert max(seen) <= 4 * chunk, seen
+    assert max(seen) <= chunk, seen
