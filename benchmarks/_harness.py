@@ -500,3 +500,75 @@ def run_child(argv: Sequence[str], core: int = CLIENT_CORE, timeout: float = 900
     if completed.returncode != 0:
         raise RuntimeError(f"{argv} failed:\n{completed.stderr[-4000:]}")
     return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+# --------------------------------------------------------------------------- substitution
+
+
+async def interleaved_cpu(
+    pipes: dict[str, Any], entities: int, rounds: int
+) -> dict[str, list[float]]:
+    """CPU µs per entity of each pipeline's passes over ``entities`` entities, by name.
+
+    ``pipes`` maps names to objects with ``open()``, ``process(count) -> Done`` and
+    ``aclose()`` (as ``batch.py``'s pipelines). Each is opened and warmed up with one pass,
+    then ``rounds`` passes are interleaved (the order reversed every other round, a full
+    collection before each pass); every pass must get all entities through
+    (``RuntimeError`` otherwise). All are closed at the end.
+    """
+    for pipe in pipes.values():
+        await pipe.open()
+    try:
+        cpu: dict[str, list[float]] = {name: [] for name in pipes}
+        order = list(pipes)
+        for round_number in range(rounds + 1):  # round 0 warms up
+            for name in order if round_number % 2 else order[::-1]:
+                gc.collect()
+                started = time.process_time()
+                done = await pipes[name].process(entities)
+                spent = time.process_time() - started
+                if done.ok != entities:
+                    raise RuntimeError(f"{name}: {done.ok} of {entities} entities ok")
+                if round_number:
+                    cpu[name].append(1e6 * spent / entities)
+        return cpu
+    finally:
+        for pipe in pipes.values():
+            await pipe.aclose()
+
+
+def substitution_main(
+    argv: list[str] | None,
+    description: str,
+    measure: Callable[[int, int, int], Awaitable[dict[str, list[float]]]],
+) -> int:
+    """The command line of a substitution benchmark: ``--entities`` (10,000) and
+    ``--rounds`` (8); the client pinned, against the canned server; prints each
+    pipeline's CPU per entity and its ratio to the ``baseline`` pipeline of the same
+    round, as medians and ranges, with the CPU pressure of the run.
+
+    ``measure(port, entities, rounds)`` gives the CPU per entity of each pass, by name
+    (:func:`interleaved_cpu`).
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--entities", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=8)
+    args = parser.parse_args(argv)
+    pin_to_core()
+    stalled, started = cpu_pressure_total(), time.perf_counter()
+    with ServerProcess() as server:
+        cpu = asyncio.run(measure(server.port, args.entities, args.rounds))
+    pressure = (cpu_pressure_total() - stalled) / (time.perf_counter() - started)
+    print(f"{args.rounds} rounds of {args.entities:,} entities; CPU pressure {pressure:.0%}")
+    print("| pipeline | CPU µs/entity (median, range) | CPU x baseline (median, range) |")
+    print("|---|---:|---:|")
+    baseline = cpu["baseline"]
+    for name, values in cpu.items():
+        ratios = [value / base for value, base in zip(values, baseline, strict=True)]
+        print(
+            f"| {name} | {statistics.median(values):.1f} ({min(values):.1f}-{max(values):.1f})"
+            f" | {statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f}) |"
+        )
+    return 0

@@ -194,6 +194,33 @@ class ExpertBaseline:
             await self._session.close()
 
 
+class ClientBaseline(ExpertBaseline):
+    """The expert baseline with an ``AsyncEmmi`` client beside its session, for pipelines
+    that put one of the SDK's steps in place of one of its own (``table_gap.py``,
+    ``object_gap.py``): same chunks of 100, same C worker tasks."""
+
+    def __init__(self, base_url: str, portfolio: Sequence[Any]) -> None:
+        super().__init__(base_url, portfolio, 100, 64)
+        self._base_url = base_url
+        self._client: AsyncEmmi | None = None
+
+    async def open(self) -> None:
+        """The baseline's session, and a client whose pool holds C connections."""
+        await super().open()
+        self._client = AsyncEmmi(
+            api_key=API_KEY,
+            customer_id=CUSTOMER_ID,
+            base_url=self._base_url + API_PREFIX,
+            max_connections=self.concurrency,
+        )
+
+    async def aclose(self) -> None:
+        """Close the session and the client."""
+        await super().aclose()
+        if self._client is not None:
+            await self._client.aclose()
+
+
 class RunnerPipeline:
     """``client.batch(client.emissions.estimate, ...)`` streaming the portfolio."""
 
