@@ -13,7 +13,7 @@ A successful response is decoded by the consumer, not by the worker that fetched
 worker hands it over as an :class:`Answer` and waits for the verdict, and the consumer
 decodes it when it is ready for the results and hands them out at once. Results are
 built just before they are read and freed soon after, while their memory is still in
-the CPU's caches and before the cyclic GC has scanned them (benchmarks/README.md,
+the CPU's caches, and only the chunk being read exists as objects (benchmarks/README.md,
 "Object path (session 7): results decoded by the consumer").
 """
 
