@@ -31,7 +31,7 @@ import math
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -579,6 +579,34 @@ _SPECIAL: Mapping[type[Any], Special] = {
 }
 
 
+class _Plan(NamedTuple):
+    """What an entity class's fast path needs: the data years' required parts, and the
+    encoders of its parts (of dicts or of instances: :class:`_Parts`)."""
+
+    need_emissions: bool
+    need_financials: bool
+    info: Callable[[Any], Any]
+    emissions: Mapping[AssetType | None, Callable[[Any], Any]]
+    financials: Callable[[Any], Any]
+    special: Special | None
+
+
+def _plan(entity_type: type[Any], parts: _Parts) -> _Plan | None:
+    """``entity_type``'s plan with ``parts``, or ``None`` when it has no fast path."""
+    needs = _NEEDS.get(entity_type)
+    if needs is None:
+        return None
+    need_emissions, need_financials, need_revenue = needs
+    return _Plan(
+        need_emissions,
+        need_financials,
+        parts.info,
+        parts.emissions,
+        parts.financials[need_revenue],
+        _SPECIAL.get(entity_type),
+    )
+
+
 def entity_checker(entity_type: type[Any], equity_only: bool) -> EntityChecker | None:
     """The fast checker of ``entity_type``'s dict form, or ``None`` when there is none.
 
@@ -586,14 +614,12 @@ def entity_checker(entity_type: type[Any], equity_only: bool) -> EntityChecker |
     ``entity`` (``entity`` itself when it is already canonical) and raises
     :class:`Slow` for anything else.
     """
-    needs = _NEEDS.get(entity_type)
-    if needs is None:
+    plan = _plan(entity_type, _DICT_PARTS)
+    if plan is None:
         return None
-    need_emissions, need_financials, need_revenue = needs
-    encode_info = _DICT_PARTS.info
-    emission_encoders = _DICT_PARTS.emissions
-    encode_financials = _DICT_PARTS.financials[need_revenue]
-    special = _SPECIAL.get(entity_type)
+    need_emissions, need_financials, encode_info, emission_encoders, encode_financials, special = (
+        plan
+    )
     names = _names(entity_type)
     orders = _orders(names)
     known = frozenset(names)
@@ -635,14 +661,12 @@ def model_encoder(entity_type: type[Any], equity_only: bool) -> ModelEncoder | N
     ``entity`` (an instance of exactly ``entity_type``) and raises :class:`Slow` for
     anything else.
     """
-    needs = _NEEDS.get(entity_type)
-    if needs is None:
+    plan = _plan(entity_type, _MODEL_PARTS)
+    if plan is None:
         return None
-    need_emissions, need_financials, need_revenue = needs
-    encode_info = _MODEL_PARTS.info
-    emission_encoders = _MODEL_PARTS.emissions
-    encode_financials = _MODEL_PARTS.financials[need_revenue]
-    special = _SPECIAL.get(entity_type)
+    need_emissions, need_financials, encode_info, emission_encoders, encode_financials, special = (
+        plan
+    )
     equity = AssetType.EQUITY
 
     def encode(entity: Any) -> Any:
