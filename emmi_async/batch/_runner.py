@@ -397,8 +397,9 @@ class OutcomeStream(Generic[ResultT]):
     def __aiter__(self) -> OutcomeStream[ResultT]:
         return self
 
-    async def __anext__(self) -> Outcome[ResultT]:
-        return await self._generator.__anext__()
+    def __anext__(self) -> Awaitable[Outcome[ResultT]]:
+        # The generator's own awaitable: no coroutine of ours per outcome.
+        return self._generator.__anext__()
 
     async def aclose(self) -> None:
         """Stop the run: cancel what is in flight and close the journal."""
