@@ -56,6 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _harness as h
 from _canned_server import request_entity
 
+import emmi_async
 from emmi_async import AsyncEmmi
 from emmi_async.models import EMISSIONS_ESTIMATES
 
@@ -1118,10 +1119,12 @@ def _child(*args: str) -> list[str]:
 
 
 def package_state() -> str:
-    """The commit and a digest of the package's source: children import it afresh."""
-    root = Path(__file__).resolve().parent.parent
+    """The commit and a digest of the source of the package the children import (the
+    one on ``PYTHONPATH`` when it is set, as for an exported older tree)."""
+    package = Path(emmi_async.__file__).resolve().parent
+    root = package.parent
     digest = hashlib.blake2b(digest_size=8)
-    for path in sorted((root / "emmi_async").rglob("*.py")):
+    for path in sorted(package.rglob("*.py")):
         digest.update(path.read_bytes())
     head = subprocess.run(
         ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
