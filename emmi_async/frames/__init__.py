@@ -165,7 +165,7 @@ def _results(
     if runner.endpoint == "hazard-risk":
         if any(value is not None for value in options.values()):
             raise TypeError("hazard look-ups take no endpoint options")
-        return HazardResults(runner, frames, progress)
+        return HazardResults(runner, frames, progress, extra=extra)
     return _Results(runner, frames, extra, options, flush, progress)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import polars as pl
 
 from emmi_async.batch import Outcome
@@ -45,15 +46,24 @@ class HazardResults:
         runner: BatchRunner[Any],
         frames: AsyncIterator[pl.DataFrame],
         progress: Progress = False,
+        *,
+        extra: bool = False,
     ) -> None:
         self._runner = runner
         self._progress = progress
+        self._schema: dict[str, pl.DataType] = {
+            "entity": pl.Int64(),
+            "seq": pl.Int64(),
+            **HAZARD_COLUMNS,
+            **({"extra": pl.String()} if extra else {}),
+        }
+        self._extra = extra
         self._frames = frames
         self._stream: OutcomeStream[Any] | None = None
         self._pieces_iterator: AsyncIterator[pl.DataFrame] | None = None
 
     def empty(self) -> pl.DataFrame:
-        return pl.DataFrame(schema={"entity": pl.Int64(), "seq": pl.Int64(), **HAZARD_COLUMNS})
+        return pl.DataFrame(schema=self._schema)
 
     async def __aenter__(self) -> HazardResults:
         return self
@@ -85,7 +95,7 @@ class HazardResults:
         self._stream = self._runner.stream(self._locations(), progress=self._progress)
         rows: list[dict[str, Any]] = []
         async for outcome in self._stream:
-            rows.extend(_rows(outcome))
+            rows.extend(_rows(outcome, self._extra))
             if len(rows) >= _BATCH_ROWS:
                 yield self._frame(rows)
                 rows = []
@@ -93,11 +103,12 @@ class HazardResults:
             yield self._frame(rows)
 
     def _frame(self, rows: list[dict[str, Any]]) -> pl.DataFrame:
-        schema = {"entity": pl.Int64(), "seq": pl.Int64(), **HAZARD_COLUMNS}
-        return pl.DataFrame(rows, schema=schema)
+        return pl.DataFrame(rows, schema=self._schema)
 
 
-def _rows(outcome: Outcome[Any]) -> list[dict[str, Any]]:
+def _rows(outcome: Outcome[Any], extra: bool) -> list[dict[str, Any]]:
+    """The result rows of one location; with ``extra``, each hazard's unknown fields as
+    JSON text (``None`` when it has none), as the analyses' rows keep their items'."""
     base = {"entity": outcome.index, "identifier": outcome.identifier}
     error = outcome.error
     if error is not None:
@@ -123,6 +134,11 @@ def _rows(outcome: Outcome[Any]) -> list[dict[str, Any]]:
             "intensity": hazard.intensity,
             "probability": hazard.probability,
             "status": "ok",
+            **({"extra": _json(hazard.extra)} if extra else {}),
         }
         for seq, hazard in enumerate(result.hazards)
     ]
+
+
+def _json(unknown: Any) -> str | None:
+    return orjson.dumps(dict(unknown)).decode() if unknown else None

@@ -109,6 +109,40 @@ async def test_unknown_and_missing_optional_fields(keep: bool) -> None:
         assert "extra" not in table.columns
 
 
+def _hazard_answer(request: httpx.Request) -> httpx.Response:
+    """Hazards with unknown fields at every level, an unknown hazard and scenario, and
+    integers where floats are expected."""
+    where = {name: float(request.url.params[name]) for name in ("latitude", "longitude")}
+    hazards = [
+        {"hazard": "volcano", "scenario": "ssp5", "year": 2050, "intensity": 2, "probability": 0},
+        {"hazard": "wildfire", "scenario": "baseline", "year": 2030, "intensity": 0.5},
+    ]
+    hazards[0]["source"] = "model-7"
+    body = {"location": {**where, "elevation": 3}, "hazards": hazards, "meta": {"v": 1}}
+    return httpx.Response(200, json=body, headers={"x-request-id": "r1"})
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("keep", [False, True])
+async def test_hazard_rows_keep_unknown_fields_when_asked(keep: bool) -> None:
+    auth = SingleTenantAuth("sk_test_single_abcdefgh12_abcd")
+    locations = pl.DataFrame(
+        {"identifier": ["a", "b"], "latitude": [1.0, 2.0], "longitude": [3.0, 4.0]}
+    )
+    transport = httpx.MockTransport(_hazard_answer)
+    async with AsyncEmmi(auth=auth, base_url="http://emmi.test", transport=transport) as c:
+        table = await c.batch(c.hazards.get).run_frame(locations, extra=keep)
+    assert table["identifier"].to_list() == ["a", "a", "b", "b"]
+    assert table["hazard"].to_list() == ["volcano", "wildfire"] * 2
+    assert table["intensity"].to_list() == [2.0, 0.5] * 2
+    assert table["probability"].to_list() == [0.0, None] * 2
+    assert table["status"].to_list() == ["ok"] * 4
+    if keep:
+        assert table["extra"].to_list() == ['{"source":"model-7"}', None] * 2
+    else:
+        assert "extra" not in table.columns
+
+
 # -- the same invalid entities and messages as the object path, for random defects ----------
 
 DEFECTS: list[tuple[str, Any]] = [
