@@ -206,6 +206,8 @@ def flatten(output: Output, items: pl.Expr) -> list[pl.Expr]:
         elif isinstance(dtype, pl.Struct):
             for field in dtype.fields:
                 columns.append(items.struct.field(name).struct.field(field.name).alias(field.name))
+        elif isinstance(dtype, pl.List):  # absent or null: empty, as the models read it
+            columns.append(items.struct.field(name).fill_null(pl.lit([], dtype=dtype)).alias(name))
         else:
             columns.append(items.struct.field(name).alias(name))
     return columns

@@ -914,7 +914,10 @@ class _Generator:
                     fill = f"{make}()"
                 else:
                     fill = self._name("default", default)
-                lines.append(f"    if {var} is _MISS:")
+                # A null where the type has no None reads as the default (the converter's
+                # rule too: ``_hooks.null_means_default``).
+                null = "" if _is_optional(hints[field.name]) else f" or {var} is None"
+                lines.append(f"    if {var} is _MISS{null}:")
                 lines.append(f"        {var} = {fill}")
                 body: list[str] = []
                 self.value_code(hints[field.name], var, body, "        ")

@@ -13,6 +13,7 @@ import datetime as dt
 import enum
 import numbers
 import types
+import typing
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Union, get_args, get_origin
@@ -272,11 +273,43 @@ def _optional_structure(conv: cattrs.Converter, tp: Any) -> StructureHook:
 # -- attrs classes ----------------------------------------------------------------------
 
 
+def null_means_default(cls: type[Any]) -> frozenset[str]:
+    """The fields of ``cls`` for which a JSON ``null`` reads as the field's default: those
+    with a default whose type does not hold ``None`` (``estimated: Sequence[str] = ()``).
+    Only answers' classes have such fields; a server that writes ``null`` for "nothing"
+    is read as one that leaves the field out."""
+    hints = typing.get_type_hints(cls)
+    return frozenset(
+        field.name
+        for field in attrs.fields(cls)
+        if field.name != "extra"
+        and field.default is not attrs.NOTHING
+        and not _is_optional(hints[field.name])
+    )
+
+
+def _without_nulls(data: Mapping[str, Any], names: frozenset[str]) -> Mapping[str, Any]:
+    if not any(data.get(name, 0) is None for name in names):
+        return data
+    return {key: value for key, value in data.items() if value is not None or key not in names}
+
+
 def _class_structure(conv: cattrs.Converter, cls: type[Any]) -> StructureHook:
-    """Generated structuring, plus unknown keys gathered into ``extra`` when the class has it."""
+    """Generated structuring, plus unknown keys gathered into ``extra`` when the class has
+    it; a ``null`` for a field of :func:`null_means_default` is left out first."""
     names = [field.name for field in attrs.fields(cls)]
+    defaulted = null_means_default(cls)
     if "extra" not in names:
-        return make_dict_structure_fn(cls, conv)
+        plain = make_dict_structure_fn(cls, conv)
+        if not defaulted:
+            return plain
+
+        def structure_plain(data: Any, _: Any = None) -> Any:
+            if isinstance(data, Mapping):
+                data = _without_nulls(data, defaulted)
+            return plain(data, cls)
+
+        return structure_plain
     base = make_dict_structure_fn(cls, conv, extra=override(struct_hook=_identity))
     known = frozenset(name for name in names if name != "extra")
 
@@ -289,6 +322,8 @@ def _class_structure(conv: cattrs.Converter, cls: type[Any]) -> StructureHook:
     def structure_class(data: Any, _: Any = None) -> Any:
         if type(data) is not dict and not isinstance(data, Mapping):
             raise TypeError(f"expected an object, got {_describe(data)}")
+        if defaulted:
+            data = _without_nulls(data, defaulted)
         if known.issuperset(data):
             return base(data, cls)
         return base(split(data), cls)

@@ -1,8 +1,9 @@
 """Analysis results: ``{"results": [{"entity_info", "data": [...]}]}``, one per entity.
 
 The shapes follow part B of the API notes (the reference server's contract). Parsing is
-lenient: ``year`` and each item's main value are required, everything else is optional,
-and unknown keys land in ``extra``.
+lenient: ``year`` and each item's main value are required, everything else is optional
+(a ``null`` reads as the field's default: ``"estimated": null`` is ``()``), and unknown
+keys land in ``extra``.
 """
 
 from __future__ import annotations

@@ -817,3 +817,18 @@ def test_a_class_without_a_builder_is_structured_through_its_slots() -> None:
         built = structure({"value": 3, "other": "kept"})
         assert type(built) is _WithMetaclass
         assert built == _WithMetaclass(value=3, extra={"other": "kept"})
+
+
+def test_a_null_where_a_field_has_a_default_reads_as_the_default() -> None:
+    """``"estimated": null`` is read as no estimated scopes, on every path, where it
+    failed the whole answer before; a null for a field that holds ``None`` stays one."""
+    spec = ANALYSES["emissions-estimates"]
+    year = {"year": 2022, "emissions": {"scope1": 1.5}, "estimated": None}
+    year["data_quality_score"] = None
+    body = orjson.dumps({"results": [{"data": [year]}]})
+    expected = spec.decode({"results": [{"data": [{"year": 2022, "emissions": {"scope1": 1.5}}]}]})
+    assert spec.decode(body) == expected
+    assert spec.decode(orjson.loads(body)) == expected
+    assert spec._fast_result(orjson.loads(body)["results"][0]) == expected[0]
+    assert converter.structure(orjson.loads(body)["results"][0], spec.result_type) == expected[0]
+    assert expected[0].data[0].estimated == ()
