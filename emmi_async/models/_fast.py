@@ -39,6 +39,7 @@ import attrs
 from emmi_async.models._checks import EMISSION_KEYS, YEAR_MAX, YEAR_MIN, _valid_currencies
 from emmi_async.models._common import EMPTY_EXTRA, DataYear, Emissions, EntityInfo, Financials
 from emmi_async.models._enums import AssetType, ProjectionMethod
+from emmi_async.models._hooks import null_means_default
 from emmi_async.models._requests import (
     ClimateRiskEntity,
     ClimateRiskProjectionEntity,
@@ -872,6 +873,7 @@ class _Generator:
         names = [field.name for field in fields]
         plain = _plain_slots(cls, names)
         known = frozenset(n for n in names if n != "extra")
+        nullable = null_means_default(cls)
         read = "d.pop" if self._owned else "d.get"
         cls_ref = self._name("cls", cls)
         builder = _builder(cls) if plain else None
@@ -914,9 +916,8 @@ class _Generator:
                     fill = f"{make}()"
                 else:
                     fill = self._name("default", default)
-                # A null where the type has no None reads as the default (the converter's
-                # rule too: ``_hooks.null_means_default``).
-                null = "" if _is_optional(hints[field.name]) else f" or {var} is None"
+                # A null reads as the default where the converter's rule says so.
+                null = f" or {var} is None" if field.name in nullable else ""
                 lines.append(f"    if {var} is _MISS{null}:")
                 lines.append(f"        {var} = {fill}")
                 body: list[str] = []
